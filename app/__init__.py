@@ -1,0 +1,89 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import load_config
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, logging, extensions, blueprints, error handlers, CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, overrides=config))
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  (Chinese stays readable)
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    announce_mode(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    from app.request_log import configure_logging, register_request_hooks
+
+    configure_logging(app)
+    register_request_hooks(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every model registered before migrations look)
+    from app.background import init_celery
+    from app.errors import register_jwt_errors
+    from app.extensions import api, db, jwt, migrate, redis_store
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True,
+                     render_as_batch=True)
+    jwt.init_app(app)
+    register_jwt_errors(jwt)
+    redis_store.init_app(app)
+    api.init_app(app)
+    init_celery(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import register_blueprints as register_api
+
+    register_api()
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register_commands as register
+
+    register(app)
+
+
+def announce_mode(app: Flask) -> None:
+    """Say loudly at start-up when the embedded development defaults are in use."""
+    if app.config["EMBEDDED"] and not app.testing:
+        log.warning(
+            "DEVELOPMENT MODE: SQLite in %s, in-process Redis, Celery tasks run eagerly, "
+            "generated secrets. Not for production: set DATABASE_URL, REDIS_URL and the secrets.",
+            app.instance_path)
+        log.warning("demo admin accounts 'admin' and 'approver' use password %r",
+                    app.config["DEMO_ADMIN_PASSWORD"])
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

@@ -1,0 +1,30 @@
+"""Schema pieces every resource shares."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import marshmallow as ma
+
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+
+class RequestSchema(ma.Schema):
+    """Base of request schemas: unknown fields are refused, not ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class LocalDateTime(ma.fields.DateTime):
+    """A datetime written in ISO 8601 with the +08:00 offset users live in."""
+
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs):  # type: ignore[override]
+        if value is None:
+            return None
+        return value.astimezone(CHINA_TIME).isoformat(timespec="seconds")
+
+
+class PageQuerySchema(RequestSchema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=10_000))
+    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))

@@ -1,0 +1,35 @@
+"""Themes (主题): the groupings of service items the mini program opens on."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from app.api.schemas import RequestSchema
+from app.catalog_queries import list_themes
+
+blp = Blueprint("themes", __name__, url_prefix="/api/v1/themes", description="Catalog themes")
+
+
+class ThemeQuerySchema(RequestSchema):
+    audience = ma.fields.String(validate=ma.validate.OneOf(["personal", "enterprise"]))
+
+
+class ThemeSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    audience = ma.fields.String()
+    description = ma.fields.String()
+    icon = ma.fields.String()
+
+
+class ThemeListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ThemeSchema))
+
+
+@blp.get("")
+@blp.arguments(ThemeQuerySchema, location="query")
+@blp.response(200, ThemeListSchema)
+def get_themes(query: dict) -> dict:
+    """List themes, optionally for one audience."""
+    return {"items": list_themes(query.get("audience"))}

@@ -1,0 +1,47 @@
+"""flask-smorest's Api, answering errors in the one shape and serving its docs UI offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flask_smorest
+import marshmallow as ma
+import swagger_ui_bundle
+from flask import Blueprint, Flask, Response, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+
+class ErrorSchema(ma.Schema):
+    """The one error shape (see DESIGN.md)."""
+
+    code = ma.fields.Integer(metadata={"example": 422})
+    status = ma.fields.String(metadata={"example": "Unprocessable Entity"})
+    error = ma.fields.String(metadata={"description": "stable code clients switch on",
+                                       "example": "validation_error"})
+    message = ma.fields.String(metadata={"description": "for people, in Chinese"})
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(),
+                            metadata={"description": "field name → messages"})
+    request_id = ma.fields.String()
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def init_app(self, app: Flask, *args, **kwargs) -> None:
+        super().init_app(app, *args, **kwargs)
+        app.register_blueprint(_docs_assets)
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        from app.errors import handle_http_exception
+
+        return handle_http_exception(error)
+
+
+_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+_docs_assets = Blueprint("docs_assets", __name__, url_prefix="/api/v1/docs/assets")
+
+
+@_docs_assets.get("/<path:filename>")
+def docs_asset(filename: str) -> Response:
+    """Swagger UI's scripts and styles, shipped in a package so the docs need no CDN."""
+    return send_from_directory(_ASSETS, filename, max_age=86400)

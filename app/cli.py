@@ -1,0 +1,49 @@
+"""Operator commands: `flask seed-demo`, `flask create-admin`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+
+from app.admin_accounts import create_admin
+from app.errors import ApiError
+from app.extensions import db
+from app.models.admin import ACCOUNT_ROLES
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo data (safe to run again: existing rows are kept)."""
+    from app.seed import seed_demo
+
+    changes = seed_demo()
+    for name, count in changes.items():
+        click.echo(f"{name}: {count} changed")
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(ACCOUNT_ROLES), help="repeat for several roles")
+@click.option("--institution", default=None, help="institution name, for verifier accounts")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def create_admin_command(username: str, roles: tuple[str, ...], institution: str | None,
+                         password_stdin: bool) -> None:
+    """Create an admin or verifier account; the password is prompted for, never an argument."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        create_admin(username, password, list(roles), institution_name=institution)
+        db.session.commit()
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"created {username} with roles {', '.join(sorted(roles))}")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_admin_command)

@@ -1,0 +1,150 @@
+"""Configuration: embedded development defaults, overridden from the environment by the same name.
+
+With nothing set the app runs in *embedded* mode: a SQLite file and generated secrets in the
+instance folder, an in-process Redis (fakeredis) and Celery tasks run eagerly. Setting
+`DATABASE_URL` or `REDIS_URL` (or `APP_ENV=production`) switches to *production* mode, which
+refuses to start unless every secret is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message names the setting, never its value."""
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    doc: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False  # required in production, generated in embedded mode
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("APP_ENV", "", "`production` forces production mode even without DATABASE_URL"),
+    Setting("DATABASE_URL", "", "SQLAlchemy URL, e.g. `mysql+pymysql://user:pw@host/db?charset=utf8mb4`;"
+            " empty: SQLite file in the instance folder"),
+    Setting("REDIS_URL", "", "e.g. `redis://host:6379/0`; empty: in-process fakeredis"),
+    Setting("CELERY_BROKER_URL", "", "broker for Celery; empty: `REDIS_URL`"),
+    Setting("CELERY_ALWAYS_EAGER", None, "run tasks in process (default: on in embedded mode)",
+            _bool),
+    Setting("SECRET_KEY", None, "Flask secret", secret=True),
+    Setting("JWT_SECRET_KEY", None, "key that signs access and refresh tokens", secret=True),
+    Setting("PERSONAL_DATA_KEYS", None, "AES-256 keys for personal data, `kid:base64,...`"
+            " (first one encrypts)", secret=True),
+    Setting("BLIND_INDEX_KEY", None, "HMAC key (base64) for look-ups of encrypted values",
+            secret=True),
+    Setting("DEMO_ADMIN_PASSWORD", "zsb-demo-2026", "password of the demo admin accounts"
+            " created by `flask seed-demo`"),
+    Setting("LOG_LEVEL", "INFO", "root log level"),
+    Setting("LOG_FORMAT", "", "`json` or `text`; default: json in production, text in embedded"),
+    Setting("DATABASE_POOL_SIZE", 10, "connections kept per process", int),
+    Setting("DATABASE_CONNECT_TIMEOUT", 3, "seconds to wait for a database connection", int),
+    Setting("REDIS_TIMEOUT", 0.5, "seconds for a Redis connect or command", float),
+    Setting("CACHE_TTL", 300, "seconds a cached read lives", int),
+    Setting("TRUSTED_PROXIES", 0, "number of reverse proxies whose X-Forwarded-For to trust", int),
+    Setting("MAX_CONTENT_LENGTH", 1_048_576, "largest request body in bytes", int),
+)
+
+SECRET_FILE = "dev-secrets.json"
+
+
+def _embedded_secrets(instance_path: str) -> dict[str, str]:
+    """Generate development secrets once and keep them in the instance folder.
+
+    Kept on disk because the personal data in the SQLite file is encrypted with them.
+    """
+    path = Path(instance_path) / SECRET_FILE
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "JWT_SECRET_KEY": secrets.token_urlsafe(32),
+        "PERSONAL_DATA_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def load_config(instance_path: str, environ: Mapping[str, str] | None = None,
+                overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the app configuration: defaults, then the environment, then explicit overrides."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            values[setting.name] = overrides.pop(setting.name)
+        elif environ.get(setting.name, "") != "":
+            try:
+                values[setting.name] = setting.parse(environ[setting.name])
+            except ValueError as exc:
+                raise ConfigError(f"{setting.name} is not a valid value") from exc
+        else:
+            values[setting.name] = setting.default
+
+    production = bool(values["DATABASE_URL"] or values["REDIS_URL"]
+                      or values["APP_ENV"] == "production")
+    values["EMBEDDED"] = not production
+    missing = [s.name for s in SETTINGS if s.secret and not values[s.name]]
+    if missing and production:
+        raise ConfigError("production mode needs these settings: " + ", ".join(missing))
+    if missing:
+        generated = _embedded_secrets(instance_path)
+        for name in missing:
+            values[name] = generated[name]
+    if production and not values["DATABASE_URL"]:
+        raise ConfigError("production mode needs DATABASE_URL")
+    if production and not (values["REDIS_URL"] or overrides.get("TESTING")):
+        raise ConfigError("production mode needs REDIS_URL")
+
+    database_url = values["DATABASE_URL"] or "sqlite:///" + str(
+        Path(instance_path) / "zhangshang-ban.sqlite3")
+    eager = values["CELERY_ALWAYS_EAGER"]
+    values.update({
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, values),
+        "CELERY_ALWAYS_EAGER": (not production) if eager is None else eager,
+        "LOG_FORMAT": values["LOG_FORMAT"] or ("text" if not production else "json"),
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "API_TITLE": "掌上办 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+    })
+    values.update(overrides)
+    return values
+
+
+def _engine_options(database_url: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "pool_size": values["DATABASE_POOL_SIZE"],
+        "max_overflow": values["DATABASE_POOL_SIZE"],
+        "pool_timeout": 5,
+        "connect_args": {"connect_timeout": values["DATABASE_CONNECT_TIMEOUT"]},
+    }

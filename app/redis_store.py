@@ -1,0 +1,60 @@
+"""The one place the app reaches Redis: a real server, or fakeredis in embedded mode."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import fakeredis
+import redis
+from flask import Flask, current_app
+from werkzeug.local import LocalProxy
+
+log = logging.getLogger(__name__)
+
+# How long a worker stops trying Redis after it failed, so an outage costs one timeout, not one
+# per request. Only an optimisation: every worker process finds out for itself.
+BACKOFF_SECONDS = 5.0
+
+
+@dataclass
+class _Connection:
+    client: redis.Redis
+    down_until: float = 0.0
+
+
+class RedisStore:
+    """Binds a Redis client to each app and remembers, per process, when Redis last failed."""
+
+    def init_app(self, app: Flask) -> None:
+        url = app.config["REDIS_URL"]
+        if url:
+            timeout = app.config["REDIS_TIMEOUT"]
+            client = redis.Redis.from_url(
+                url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                health_check_interval=30, decode_responses=True)
+        else:
+            client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+        app.extensions["redis"] = _Connection(client)
+
+    @property
+    def _connection(self) -> _Connection:
+        return current_app.extensions["redis"]
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._connection.client
+
+    def available(self) -> bool:
+        """False while a recent failure says Redis is down."""
+        return time.monotonic() >= self._connection.down_until
+
+    def mark_down(self, exc: Exception) -> None:
+        """Record a failure so the next requests skip Redis for a few seconds."""
+        if self.available():
+            log.warning("redis unavailable, serving without it: %s", type(exc).__name__)
+        self._connection.down_until = time.monotonic() + BACKOFF_SECONDS
+
+
+redis_client: redis.Redis = LocalProxy(lambda: current_app.extensions["redis"].client)  # type: ignore[assignment]

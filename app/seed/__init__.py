@@ -1,0 +1,40 @@
+"""Demo data for `flask seed-demo`: idempotent, so running it again changes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from flask import current_app
+
+from app.admin_accounts import ensure_admin
+from app.extensions import db
+from app.models.admin import ADMIN_ROLES
+from app.seed.themes import seed_themes
+
+
+def load_data(name: str) -> Any:
+    """A versioned demo data file shipped in `app/seed/data/`."""
+    return json.loads(resources.files("app.seed").joinpath("data", name).read_text("utf-8"))
+
+
+def seed_admins() -> int:
+    password = current_app.config["DEMO_ADMIN_PASSWORD"]
+    changed = ensure_admin("admin", password, list(ADMIN_ROLES), display_name="演示管理员")
+    changed += ensure_admin("approver", password, ["push_approver"], display_name="推送审核员")
+    return changed
+
+
+SEEDERS: list[tuple[str, Callable[[], int]]] = [
+    ("admin accounts", seed_admins),
+    ("themes", lambda: seed_themes(load_data("themes.json"))),
+]
+
+
+def seed_demo() -> dict[str, int]:
+    """Run every seeder in order and commit once; returns how many rows each changed."""
+    changes = {name: seeder() for name, seeder in SEEDERS}
+    db.session.commit()
+    return changes
