@@ -1,0 +1,1 @@
+"""Stand-ins for outside services (the WeChat server API) used by tests and the demo."""
