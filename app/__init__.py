@@ -37,16 +37,22 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered before migrations look)
+    from app.auth import register_jwt_callbacks
     from app.background import init_celery
     from app.errors import register_jwt_errors
     from app.extensions import api, db, jwt, migrate, redis_store
+    from app.vault import init_vault
+    from app.wechat import init_wechat
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True,
                      render_as_batch=True)
     jwt.init_app(app)
     register_jwt_errors(jwt)
+    register_jwt_callbacks(jwt)
     redis_store.init_app(app)
+    init_vault(app)
+    init_wechat(app)
     api.init_app(app)
     init_celery(app)
     if app.config["TRUSTED_PROXIES"]:

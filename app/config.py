@@ -49,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
             " (first one encrypts)", secret=True),
     Setting("BLIND_INDEX_KEY", None, "HMAC key (base64) for look-ups of encrypted values",
             secret=True),
+    Setting("WECHAT_API_BASE", "https://api.weixin.qq.com", "WeChat server API; `make run` points"
+            " it at the stub"),
+    Setting("WECHAT_APPID", "wx-demo-appid", "the mini program's AppID"),
+    Setting("WECHAT_SECRET", "wx-demo-secret", "the mini program's AppSecret (the stub's demo one"
+            " by default)", secret=True),
+    Setting("WECHAT_TIMEOUT", 5.0, "seconds to wait for WeChat to answer", float),
     Setting("DEMO_ADMIN_PASSWORD", "zsb-demo-2026", "password of the demo admin accounts"
             " created by `flask seed-demo`"),
     Setting("LOG_LEVEL", "INFO", "root log level"),
@@ -90,10 +96,13 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None,
     environ = os.environ if environ is None else environ
     overrides = dict(overrides or {})
     values: dict[str, Any] = {}
+    given: set[str] = set()
     for setting in SETTINGS:
         if setting.name in overrides:
             values[setting.name] = overrides.pop(setting.name)
+            given.add(setting.name)
         elif environ.get(setting.name, "") != "":
+            given.add(setting.name)
             try:
                 values[setting.name] = setting.parse(environ[setting.name])
             except ValueError as exc:
@@ -104,13 +113,15 @@ def load_config(instance_path: str, environ: Mapping[str, str] | None = None,
     production = bool(values["DATABASE_URL"] or values["REDIS_URL"]
                       or values["APP_ENV"] == "production")
     values["EMBEDDED"] = not production
-    missing = [s.name for s in SETTINGS if s.secret and not values[s.name]]
+    # A secret's development default (or generated value) is never good enough for production.
+    missing = [s.name for s in SETTINGS if s.secret and not (s.name in given and values[s.name])]
     if missing and production:
         raise ConfigError("production mode needs these settings: " + ", ".join(missing))
-    if missing:
-        generated = _embedded_secrets(instance_path)
-        for name in missing:
-            values[name] = generated[name]
+    generated = [name for name in missing if values[name] is None]
+    if generated:
+        secrets_file = _embedded_secrets(instance_path)
+        for name in generated:
+            values[name] = secrets_file[name]
     if production and not values["DATABASE_URL"]:
         raise ConfigError("production mode needs DATABASE_URL")
     if production and not (values["REDIS_URL"] or overrides.get("TESTING")):

@@ -110,6 +110,10 @@ UNAVAILABLE_ERRORS = (
 def handle_unexpected(exc: Exception) -> Response:
     """Anything else: 503 when a backing service is down, else a logged 500 with no internals."""
     _rollback_quietly()
+    if isinstance(exc, sqlalchemy.exc.IntegrityError):
+        # A uniqueness race lost to a concurrent request: the checks before it would have said 409.
+        log.warning("integrity error: %s", type(exc.orig).__name__)
+        return error_response(409, message="数据已存在或已被修改，请刷新后重试")
     if isinstance(exc, UNAVAILABLE_ERRORS):
         log.error("backing service unavailable: %s", type(exc).__name__)
         return error_response(503, headers={"Retry-After": "5"})

@@ -17,6 +17,8 @@ from flask_migrate import upgrade
 from app import create_app
 from app.background import init_celery
 from app.extensions import db
+from mini_program_stub.wechat_server import StubServer
+from tests import personal_numbers
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
@@ -34,6 +36,7 @@ SECRETS = {
     "JWT_SECRET_KEY": "test-jwt-secret-key-of-enough-length",
     "PERSONAL_DATA_KEYS": "t1:" + _key(),
     "BLIND_INDEX_KEY": _key(),
+    "WECHAT_SECRET": "wx-demo-secret",  # the stub's demo pair
 }
 
 
@@ -42,9 +45,27 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return TEST_DATABASE_URL or "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    personal_numbers.start_capturing_logs()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = personal_numbers.leaks_in_captured_logs()
+    if leaks:
+        print("\nPERSONAL DATA IN LOGS: clear ID numbers were logged in:\n  "
+              + "\n  ".join(leaks))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(scope="session")
-def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory
-             ) -> Callable[..., Flask]:
+def wechat_stub() -> Iterator[StubServer]:
+    """The stub WeChat server over real HTTP, shared by the suite and reset for each test."""
+    with StubServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def make_app(database_url: str, wechat_stub: StubServer) -> Callable[..., Flask]:
     """Build an app for tests; keyword arguments override its configuration."""
 
     def factory(**overrides: Any) -> Flask:
@@ -55,6 +76,7 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory
             "CELERY_ALWAYS_EAGER": True,
             "DEMO_ADMIN_PASSWORD": "demo-password-for-tests",
             "LOG_FORMAT": "text",
+            "WECHAT_API_BASE": wechat_stub.url,
             **SECRETS,
             **overrides,
         }
@@ -81,17 +103,21 @@ def _drop_everything() -> None:
 
 
 @pytest.fixture
-def app(_session_app: Flask) -> Iterator[Flask]:
-    """The migrated app; every row and Redis key a test writes is gone after it."""
+def app(_session_app: Flask, wechat_stub: StubServer) -> Iterator[Flask]:
+    """The migrated app; every row and Redis key a test writes is gone after it, and no row
+    may hold a clear ID number the test used."""
     init_celery(_session_app)
+    wechat_stub.state.reset()
     yield _session_app
     with _session_app.app_context():
         db.session.remove()
+        leaks = personal_numbers.leaks_in_database()
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
         _session_app.extensions["redis"].client.flushdb()
         _session_app.extensions["redis"].down_until = 0.0
+    assert not leaks, f"clear ID numbers stored in: {leaks}"
 
 
 @pytest.fixture

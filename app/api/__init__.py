@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.api import health, themes
+from app.api import audit_log, auth, enterprises, health, me, themes
 from app.extensions import api
 
 
 def register_blueprints() -> None:
     """Register every resource's blueprint with the OpenAPI-documented Api."""
-    for module in (health, themes):
+    for module in (health, auth, me, enterprises, themes, audit_log):
         api.register_blueprint(module.blp)

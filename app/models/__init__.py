@@ -1,6 +1,11 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
 from app.models.admin import AdminAccount, AdminRole
+from app.models.audit import AuditEntry
 from app.models.catalog import Theme
+from app.models.enterprise import Enterprise, EnterpriseBinding
+from app.models.session import AuthSession
+from app.models.user import User
 
-__all__ = ["AdminAccount", "AdminRole", "Theme"]
+__all__ = ["AdminAccount", "AdminRole", "AuditEntry", "AuthSession", "Enterprise",
+           "EnterpriseBinding", "Theme", "User"]

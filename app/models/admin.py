@@ -25,6 +25,10 @@ class AdminAccount(db.Model):
     # Set for verifier accounts: the hotel, police station or counter that checks certificates.
     institution_name: Mapped[str | None] = mapped_column(sa.String(128))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Lockout after repeated wrong passwords, kept here so it survives Redis losing its data.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    first_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     role_rows: Mapped[list[AdminRole]] = relationship(

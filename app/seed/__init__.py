@@ -12,6 +12,7 @@ from flask import current_app
 from app.admin_accounts import ensure_admin
 from app.extensions import db
 from app.models.admin import ADMIN_ROLES
+from app.seed.identity import seed_identity
 from app.seed.themes import seed_themes
 
 
@@ -30,6 +31,7 @@ def seed_admins() -> int:
 SEEDERS: list[tuple[str, Callable[[], int]]] = [
     ("admin accounts", seed_admins),
     ("themes", lambda: seed_themes(load_data("themes.json"))),
+    ("people, enterprises and verifier", seed_identity),
 ]
 
 

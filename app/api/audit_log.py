@@ -1,0 +1,50 @@
+"""The audit log, for auditors."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from app.api.schemas import LocalDateTime, PageQuerySchema
+from app.audit import audit_page
+from app.auth import roles_required
+
+blp = Blueprint("audit_log", __name__, url_prefix="/api/v1/admin/audit-log",
+                description="Every admin and verifier action")
+
+
+class AuditQuerySchema(PageQuerySchema):
+    action = ma.fields.String(validate=ma.validate.Length(max=64))
+    actor = ma.fields.String(validate=ma.validate.Length(max=64))
+
+
+class AuditEntrySchema(ma.Schema):
+    id = ma.fields.String()
+    at = LocalDateTime()
+    actor_id = ma.fields.String(allow_none=True)
+    actor_name = ma.fields.String()
+    action = ma.fields.String()
+    target_type = ma.fields.String()
+    target_id = ma.fields.String()
+    details = ma.fields.Dict()
+    request_id = ma.fields.String()
+    ip_address = ma.fields.String()
+
+
+class AuditPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AuditEntrySchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+@blp.get("")
+@roles_required("auditor")
+@blp.arguments(AuditQuerySchema, location="query")
+@blp.response(200, AuditPageSchema)
+def get_audit_log(query: dict) -> dict:
+    """Audit entries, newest first."""
+    items, total = audit_page(page=query["page"], per_page=query["per_page"],
+                              action=query.get("action"), actor=query.get("actor"))
+    return {"items": items, "page": query["page"], "per_page": query["per_page"],
+            "total": total}

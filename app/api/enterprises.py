@@ -1,0 +1,116 @@
+"""The caller's enterprises: binding, unbinding, and delegating agents."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from app.api.me import EnterpriseBindingSchema, binding_payload
+from app.api.schemas import RequestSchema
+from app.auth import user_required
+from app.enterprises import agents_of, bind, check_uscc, delegate_agent, revoke_agent, unbind
+from app.extensions import db
+from app.models.enterprise import AGENT_SCOPES, RELATIONS
+from app.personal_data import mask_name
+from app.vault import vault
+
+blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/me/enterprises",
+                description="Enterprise bindings and agents")
+
+
+def _uscc_field(**kwargs) -> ma.fields.String:
+    return ma.fields.String(validate=ma.validate.Length(equal=18), **kwargs)
+
+
+class BindEnterpriseSchema(RequestSchema):
+    uscc = _uscc_field(required=True)
+    name = ma.fields.String(load_default="", validate=ma.validate.Length(max=128))
+    relation = ma.fields.String(required=True, validate=ma.validate.OneOf(RELATIONS))
+
+
+class AgentGrantSchema(RequestSchema):
+    user_id = ma.fields.String(validate=ma.validate.Length(min=1, max=20))
+    invite_code = ma.fields.String(validate=ma.validate.Length(equal=8))
+    scopes = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(AGENT_SCOPES)),
+                            required=True, validate=ma.validate.Length(min=1))
+    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True,
+                                         metadata={"description": "end of the delegation"})
+
+    @ma.validates_schema
+    def one_way_to_name_the_agent(self, data: dict, **kwargs) -> None:
+        if bool(data.get("user_id")) == bool(data.get("invite_code")):
+            raise ma.ValidationError("give user_id or invite_code, not both", "user_id")
+
+
+class AgentSchema(ma.Schema):
+    user_id = ma.fields.String()
+    name_masked = ma.fields.String(allow_none=True)
+    scopes = ma.fields.List(ma.fields.String())
+    expires_at = ma.fields.AwareDateTime(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class AgentListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AgentSchema))
+
+
+def _agent_payload(binding) -> dict:
+    from app.enterprises import is_active
+    from app.models import User
+
+    agent = db.session.get(User, binding.user_id)
+    name = vault().decrypt(agent.real_name_enc, "user.real_name") if agent.real_name_enc else None
+    return {"user_id": str(agent.id), "name_masked": mask_name(name) if name else None,
+            "scopes": binding.scope_list, "expires_at": binding.expires_at,
+            "active": is_active(binding)}
+
+
+@blp.post("")
+@user_required
+@blp.arguments(BindEnterpriseSchema)
+@blp.response(201, EnterpriseBindingSchema)
+def post_enterprise(body: dict) -> dict:
+    """Bind the caller to an enterprise as its legal representative or an agent."""
+    binding = bind(current_user, check_uscc(body["uscc"]), body["relation"])
+    db.session.commit()
+    return binding_payload(binding)
+
+
+@blp.delete("/<uscc>")
+@user_required
+@blp.response(204)
+def delete_enterprise(uscc: str) -> None:
+    """Unbind the caller from an enterprise."""
+    unbind(current_user, uscc)
+    db.session.commit()
+
+
+@blp.get("/<uscc>/agents")
+@user_required
+@blp.response(200, AgentListSchema)
+def get_agents(uscc: str) -> dict:
+    """The enterprise's agents (legal representative only)."""
+    return {"items": [_agent_payload(b) for b in agents_of(current_user, uscc)]}
+
+
+@blp.post("/<uscc>/agents")
+@user_required
+@blp.arguments(AgentGrantSchema)
+@blp.response(201, AgentSchema)
+def post_agent(body: dict, uscc: str) -> dict:
+    """Delegate a user as the enterprise's agent, within scopes and until an expiry."""
+    binding = delegate_agent(current_user, uscc, user_id=body.get("user_id"),
+                             invite_code=body.get("invite_code"), scopes=body["scopes"],
+                             expires_at=body.get("expires_at"))
+    db.session.commit()
+    return _agent_payload(binding)
+
+
+@blp.delete("/<uscc>/agents/<int:user_id>")
+@user_required
+@blp.response(204)
+def delete_agent(uscc: str, user_id: int) -> None:
+    """Revoke an agent's delegation."""
+    revoke_agent(current_user, uscc, user_id)
+    db.session.commit()

@@ -1,0 +1,92 @@
+"""The caller's own profile and real-name verification."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from app.api.schemas import LocalDateTime, RequestSchema
+from app.auth import user_required
+from app.enterprises import bindings_of, is_active
+from app.extensions import db
+from app.models import EnterpriseBinding, User
+from app.personal_data import mask_id_number, mask_name
+from app.real_name import verify_real_name
+from app.vault import vault
+
+blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The caller's profile")
+
+
+class EnterpriseBindingSchema(ma.Schema):
+    uscc = ma.fields.String()
+    name = ma.fields.String()
+    relation = ma.fields.String(metadata={"description": "legal_representative or agent"})
+    status = ma.fields.String(metadata={"description": "verified or pending"})
+    scopes = ma.fields.List(ma.fields.String())
+    expires_at = LocalDateTime(allow_none=True)
+    active = ma.fields.Boolean(metadata={"description": "reaches the enterprise now"})
+
+
+class MeSchema(ma.Schema):
+    id = ma.fields.String()
+    nickname = ma.fields.String()
+    real_name_verified = ma.fields.Boolean()
+    name_masked = ma.fields.String(allow_none=True, metadata={"example": "张*"})
+    id_number_masked = ma.fields.String(allow_none=True,
+                                        metadata={"example": "530102********1234"})
+    gender = ma.fields.String(allow_none=True)
+    region_code = ma.fields.String(allow_none=True)
+    invite_code = ma.fields.String(metadata={"description": "give it to a legal representative"
+                                                           " to be added as an agent"})
+    roles = ma.fields.List(ma.fields.String())
+    enterprises = ma.fields.List(ma.fields.Nested(EnterpriseBindingSchema))
+
+
+class RealNameSchema(RequestSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=30))
+    id_number = ma.fields.String(required=True, load_only=True,
+                                 validate=ma.validate.Length(min=15, max=18))
+
+
+def binding_payload(binding: EnterpriseBinding) -> dict:
+    return {"uscc": binding.enterprise.uscc, "name": binding.enterprise.name,
+            "relation": binding.relation, "status": binding.status,
+            "scopes": binding.scope_list if binding.relation == "agent" else [],
+            "expires_at": binding.expires_at,
+            "active": is_active(binding)}
+
+
+def me_payload(user: User) -> dict:
+    """The user as they may see themselves: personal data only masked."""
+    cipher = vault()
+    name = cipher.decrypt(user.real_name_enc, "user.real_name") if user.real_name_enc else None
+    number = cipher.decrypt(user.id_number_enc, "user.id_number") if user.id_number_enc else None
+    return {
+        "id": str(user.id), "nickname": user.nickname,
+        "real_name_verified": user.real_name_verified,
+        "name_masked": mask_name(name) if name else None,
+        "id_number_masked": mask_id_number(number) if number else None,
+        "gender": user.gender, "region_code": user.region_code,
+        "invite_code": user.invite_code, "roles": ["citizen"],
+        "enterprises": [binding_payload(b) for b in bindings_of(user)],
+    }
+
+
+@blp.get("")
+@user_required
+@blp.response(200, MeSchema)
+def get_me() -> dict:
+    """The caller's profile, with personal numbers masked."""
+    return me_payload(current_user)
+
+
+@blp.post("/real-name")
+@user_required
+@blp.arguments(RealNameSchema)
+@blp.response(200, MeSchema)
+def post_real_name(body: dict) -> dict:
+    """Verify the caller's real name against their ID number (at most 5 tries an hour)."""
+    verify_real_name(current_user, body["name"], body["id_number"])
+    db.session.commit()
+    return me_payload(current_user)

@@ -1,0 +1,145 @@
+"""Binding enterprises, delegating agents, and how far an agent reaches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.enterprises import enterprises_reachable, require_enterprise_access
+from app.errors import ApiError
+from app.identifier_fakes import fake_uscc
+from tests.factories import auth_headers, bind_user, create_enterprise, create_user
+
+
+@pytest.fixture
+def rep(app_context):
+    return create_user(name="张丽华")
+
+
+@pytest.fixture
+def company(rep):
+    return create_enterprise(legal_rep=rep)
+
+
+def test_legal_representative_whose_id_matches_is_bound_verified(client, rep, company):
+    response = client.post("/api/v1/me/enterprises", headers=auth_headers(rep),
+                           json={"uscc": company.uscc, "relation": "legal_representative"})
+    assert response.status_code == 201
+    assert response.get_json()["status"] == "verified"
+    me = client.get("/api/v1/me", headers=auth_headers(rep)).get_json()
+    assert me["enterprises"][0]["uscc"] == company.uscc
+
+
+def test_anyone_else_claiming_to_be_the_representative_is_pending(client, company):
+    other = create_user()
+    response = client.post("/api/v1/me/enterprises", headers=auth_headers(other),
+                           json={"uscc": company.uscc, "relation": "legal_representative"})
+    assert response.get_json()["status"] == "pending"
+
+
+def test_bad_uscc_check_character_is_422_naming_uscc(client, rep):
+    good = fake_uscc("530100", 7)
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    response = client.post("/api/v1/me/enterprises", headers=auth_headers(rep),
+                           json={"uscc": bad, "relation": "agent"})
+    assert response.status_code == 422
+    assert "uscc" in response.get_json()["errors"]
+
+
+def test_unknown_enterprise_is_404_naming_uscc(client, rep):
+    response = client.post("/api/v1/me/enterprises", headers=auth_headers(rep),
+                           json={"uscc": fake_uscc("530100", 99999), "relation": "agent"})
+    assert response.status_code == 404
+    assert "uscc" in response.get_json()["errors"]
+
+
+def test_unbinding_removes_the_enterprise(client, rep, company):
+    headers = auth_headers(rep)
+    client.post("/api/v1/me/enterprises", headers=headers,
+                json={"uscc": company.uscc, "relation": "legal_representative"})
+    assert client.delete(f"/api/v1/me/enterprises/{company.uscc}", headers=headers
+                         ).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).get_json()["enterprises"] == []
+
+
+def test_legal_representative_delegates_an_agent_by_invite_code(client, rep, company):
+    bind_user(user=rep, enterprise=company)
+    agent = create_user(name="赵强")
+    response = client.post(f"/api/v1/me/enterprises/{company.uscc}/agents",
+                           headers=auth_headers(rep),
+                           json={"invite_code": agent.invite_code, "scopes": ["cases"]})
+    assert response.status_code == 201
+    assert response.get_json()["name_masked"] == "赵*"
+    listed = client.get(f"/api/v1/me/enterprises/{company.uscc}/agents",
+                        headers=auth_headers(rep)).get_json()["items"]
+    assert [a["user_id"] for a in listed] == [str(agent.id)]
+
+
+def test_only_the_verified_representative_may_delegate(client, company):
+    stranger, agent = create_user(), create_user()
+    response = client.post(f"/api/v1/me/enterprises/{company.uscc}/agents",
+                           headers=auth_headers(stranger),
+                           json={"user_id": str(agent.id), "scopes": ["cases"]})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"scopes": ["cases"]}, "user_id"),
+    ({"user_id": "1", "invite_code": "ABCDEFGH", "scopes": ["cases"]}, "user_id"),
+    ({"user_id": "1", "scopes": ["everything"]}, "scopes"),
+    ({"user_id": "1", "scopes": []}, "scopes"),
+    ({"user_id": "1", "scopes": ["cases"], "expires_at": "2030-01-01T00:00:00"}, "expires_at"),
+])
+def test_bad_delegations_are_422_naming_the_field(client, rep, company, body, field):
+    bind_user(user=rep, enterprise=company)
+    response = client.post(f"/api/v1/me/enterprises/{company.uscc}/agents",
+                           headers=auth_headers(rep), json=body)
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+def test_delegation_ending_in_the_past_is_refused(client, rep, company):
+    bind_user(user=rep, enterprise=company)
+    agent = create_user()
+    past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    response = client.post(f"/api/v1/me/enterprises/{company.uscc}/agents",
+                           headers=auth_headers(rep),
+                           json={"user_id": str(agent.id), "scopes": ["cases"], "expires_at": past})
+    assert response.status_code == 422
+    assert "expires_at" in response.get_json()["errors"]
+
+
+def test_agent_reach_stops_at_its_scopes(rep, company):
+    agent = create_user()
+    bind_user(user=agent, enterprise=company, relation="agent", scopes="cases")
+    assert require_enterprise_access(agent, company.uscc, "cases") == company
+    with pytest.raises(ApiError) as refused:
+        require_enterprise_access(agent, company.uscc, "certificates")
+    assert refused.value.status == 403
+
+
+def test_agent_reach_stops_at_its_expiry(rep, company):
+    agent = create_user()
+    binding = bind_user(user=agent, enterprise=company, relation="agent",
+                        scopes="cases,certificates",
+                        expires_at=datetime.now(UTC) + timedelta(hours=1))
+    assert enterprises_reachable(agent, "certificates") == [company]
+    binding.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    assert enterprises_reachable(agent, "certificates") == []
+
+
+def test_revoked_agent_reaches_nothing(client, rep, company):
+    bind_user(user=rep, enterprise=company)
+    agent = create_user()
+    bind_user(user=agent, enterprise=company, relation="agent", scopes="cases")
+    response = client.delete(f"/api/v1/me/enterprises/{company.uscc}/agents/{agent.id}",
+                             headers=auth_headers(rep))
+    assert response.status_code == 204
+    assert enterprises_reachable(agent, "cases") == []
+
+
+def test_pending_binding_reaches_nothing(company):
+    claimant = create_user()
+    bind_user(user=claimant, enterprise=company, status="pending")
+    assert enterprises_reachable(claimant, "cases") == []
