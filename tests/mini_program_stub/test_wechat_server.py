@@ -13,8 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mini_program_stub import wechat_server
+from mini_program_stub.subscribe_values import value_is_valid
 from mini_program_stub.wechat_server import StubServer, create_stub_app, stub_state
-from mini_program_stub.wechat_state import value_is_valid
 
 APPID = "wx-test-appid"
 SECRET = "wx-test-secret"
