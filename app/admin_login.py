@@ -50,7 +50,8 @@ def admin_login(username: str, password: str) -> tuple[AdminAccount, TokenPair]:
     if account.locked_until is not None and account.locked_until > now:
         retry_after = int((account.locked_until - now).total_seconds()) + 1
         minutes = retry_after // 60 + 1
-        raise ApiError(429, "account_locked", f"密码错误次数过多，请 {minutes} 分钟后再试",
+        message = f"密码错误次数过多，请 {minutes} 分钟后再试"
+        raise ApiError(429, "account_locked", message, errors={"username": [message]},
                        headers={"Retry-After": str(retry_after)})
     if not password_matches(account, password):
         _record_failure(account)

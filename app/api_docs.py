@@ -29,6 +29,9 @@ class Api(flask_smorest.Api):
 
     def init_app(self, app: Flask, *args, **kwargs) -> None:
         super().init_app(app, *args, **kwargs)
+        if "bearerAuth" not in self.spec.components.security_schemes:
+            self.spec.components.security_scheme(
+                "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
         app.register_blueprint(_docs_assets)
 
     def handle_http_exception(self, error: HTTPException) -> Response:

@@ -14,6 +14,7 @@ from app.models import AdminAccount, User
 from app.sessions import session_is_revoked
 
 F = TypeVar("F", bound=Callable[..., Any])
+BEARER_AUTH = "bearerAuth"
 
 
 def register_jwt_callbacks(jwt: JWTManager) -> None:
@@ -40,6 +41,12 @@ def _require(check: Callable[[], None], refresh: bool = False) -> Callable[[F], 
             check()
             return view(*args, **kwargs)
 
+        # Tell the OpenAPI document that the route takes a bearer token (flask-smorest's
+        # `_apidoc` is how blp.doc() does it; functools.wraps copied the inner one here).
+        apidoc = dict(getattr(wrapper, "_apidoc", {}))
+        apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}),
+                                "security": [{BEARER_AUTH: []}]}
+        wrapper._apidoc = apidoc  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorator

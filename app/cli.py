@@ -7,6 +7,7 @@ import sys
 import click
 from flask import Flask
 
+from app import audit
 from app.admin_accounts import create_admin
 from app.errors import ApiError
 from app.extensions import db
@@ -37,7 +38,10 @@ def create_admin_command(username: str, roles: tuple[str, ...], institution: str
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        create_admin(username, password, list(roles), institution_name=institution)
+        account = create_admin(username, password, list(roles), institution_name=institution)
+        db.session.flush()
+        audit.record("admin.created", actor=None, actor_name="cli", target_type="admin_account",
+                     target_id=account.id, details={"username": username, "roles": sorted(roles)})
         db.session.commit()
     except ApiError as exc:
         raise click.ClickException(exc.message) from exc

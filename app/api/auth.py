@@ -77,7 +77,7 @@ def wechat_login(body: dict) -> dict:
 @blp.post("/refresh")
 @limit_by_ip("auth_refresh", limit=120, window_seconds=60)
 @blp.response(200, TokenPairSchema)
-@blp.doc(security=[{"bearerAuth": []}])
+@blp.doc(security=[{"bearerAuth": []}], description="Authorization: Bearer <refresh token>")
 def refresh() -> dict:
     """Trade the refresh token (in the Authorization header) for a new pair; the old one dies."""
     verify_jwt_in_request(refresh=True)

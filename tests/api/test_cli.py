@@ -62,3 +62,13 @@ def test_create_admin_refuses_an_unknown_role(runner):
     result = runner.invoke(args=["create-admin", "x", "--role", "emperor", "--password-stdin"],
                            input="long-enough-pw\n")
     assert result.exit_code != 0
+
+
+def test_create_admin_is_audited_without_the_password(runner, app_context):
+    from app.models import AuditEntry
+
+    runner.invoke(args=["create-admin", "carol", "--role", "auditor", "--password-stdin"],
+                  input="long-enough-pw\n")
+    entry = db.session.scalar(sa.select(AuditEntry))
+    assert entry.action == "admin.created" and entry.details["roles"] == ["auditor"]
+    assert "long-enough-pw" not in str(entry.details)

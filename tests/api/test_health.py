@@ -61,3 +61,10 @@ def test_docs_ui_loads_its_assets_from_this_server(client):
     assert assets and all(a.startswith("/api/v1/docs/assets/") for a in assets)
     for asset in assets:
         assert client.get(asset).status_code == 200
+
+
+def test_openapi_marks_protected_routes_with_bearer_auth(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert spec["paths"]["/api/v1/me"]["get"]["security"] == [{"bearerAuth": []}]
+    assert "security" not in spec["paths"]["/healthz"]["get"]
