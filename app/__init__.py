@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
@@ -19,6 +20,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(app.instance_path, overrides=config))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  (Chinese stays readable)
+    # Callers authenticate with bearer tokens; a cookie session would only cost time.
+    app.session_interface = NullSessionInterface()
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -26,6 +29,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     announce_mode(app)
     return app
+
+
+class NullSessionInterface(SessionInterface):
+    """No cookie session: nothing to open, sign or save on each request."""
+
+    def open_session(self, app: Flask, request: object) -> None:
+        return None  # Flask then hands views a NullSession
+
+    def save_session(self, app: Flask, session: object, response: object) -> None:
+        return None
 
 
 def register_logging(app: Flask) -> None:

@@ -40,7 +40,7 @@ class AuditPageSchema(ma.Schema):
 
 @blp.get("")
 @roles_required("auditor")
-@blp.arguments(AuditQuerySchema, location="query")
+@blp.arguments(AuditQuerySchema(), location="query")
 @blp.response(200, AuditPageSchema)
 def get_audit_log(query: dict) -> dict:
     """Audit entries, newest first."""

@@ -65,7 +65,7 @@ def _pair(pair) -> dict:
 
 @blp.post("/wechat-login")
 @limit_by_ip("auth_wechat_login", limit=60, window_seconds=60)
-@blp.arguments(WeChatLoginSchema)
+@blp.arguments(WeChatLoginSchema())
 @blp.response(200, UserLoginSchema)
 def wechat_login(body: dict) -> dict:
     """Log in with the code from wx.login; the first login creates the user."""
@@ -101,7 +101,7 @@ def logout() -> dict:
 
 @blp.post("/admin-login")
 @limit_by_ip("auth_admin_login", limit=30, window_seconds=60)
-@blp.arguments(AdminLoginSchema)
+@blp.arguments(AdminLoginSchema())
 @blp.response(200, AdminLoginResultSchema)
 def login_admin(body: dict) -> dict:
     """Log an admin or verifier account in; five wrong passwords in 15 minutes lock it."""

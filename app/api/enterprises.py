@@ -68,7 +68,7 @@ def _agent_payload(binding) -> dict:
 
 @blp.post("")
 @user_required
-@blp.arguments(BindEnterpriseSchema)
+@blp.arguments(BindEnterpriseSchema())
 @blp.response(201, EnterpriseBindingSchema)
 def post_enterprise(body: dict) -> dict:
     """Bind the caller to an enterprise as its legal representative or an agent."""
@@ -96,7 +96,7 @@ def get_agents(uscc: str) -> dict:
 
 @blp.post("/<uscc>/agents")
 @user_required
-@blp.arguments(AgentGrantSchema)
+@blp.arguments(AgentGrantSchema())
 @blp.response(201, AgentSchema)
 def post_agent(body: dict, uscc: str) -> dict:
     """Delegate a user as the enterprise's agent, within scopes and until an expiry."""

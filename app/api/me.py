@@ -83,7 +83,7 @@ def get_me() -> dict:
 
 @blp.post("/real-name")
 @user_required
-@blp.arguments(RealNameSchema)
+@blp.arguments(RealNameSchema())
 @blp.response(200, MeSchema)
 def post_real_name(body: dict) -> dict:
     """Verify the caller's real name against their ID number (at most 5 tries an hour)."""
