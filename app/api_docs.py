@@ -7,6 +7,8 @@ from pathlib import Path
 import flask_smorest
 import marshmallow as ma
 import swagger_ui_bundle
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Blueprint, Flask, Response, send_from_directory
 from werkzeug.exceptions import HTTPException
 
@@ -24,10 +26,22 @@ class ErrorSchema(ma.Schema):
     request_id = ma.fields.String()
 
 
+def schema_name(schema: type[ma.Schema] | ma.Schema) -> str:
+    """OpenAPI component names: `ItemIn` for a body, `ItemInPatch` for its partial form."""
+    cls = resolve_schema_cls(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if isinstance(schema, ma.Schema) and (schema.partial or schema.exclude or schema.only):
+        name += "Patch"
+    return name
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def init_app(self, app: Flask, *args, **kwargs) -> None:
+        spec_kwargs = kwargs.setdefault("spec_kwargs", {})
+        spec_kwargs.setdefault("marshmallow_plugin",
+                               MarshmallowPlugin(schema_name_resolver=schema_name))
         super().init_app(app, *args, **kwargs)
         if "bearerAuth" not in self.spec.components.security_schemes:
             self.spec.components.security_scheme(

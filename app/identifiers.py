@@ -92,6 +92,15 @@ def parse_region_code(value: str) -> str:
     return code
 
 
+def region_prefix(code: str) -> str:
+    """The digits every region under `code` starts with: 530000 → 53, 530100 → 5301."""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
 def region_ancestors(code: str) -> list[str]:
     """Return the code and the codes above it, most specific first: county, prefecture, province."""
     code = parse_region_code(code)

@@ -54,3 +54,12 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     __table_args__ = MYSQL_TABLE_OPTIONS
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite ignores foreign keys (and their ON DELETE) unless each connection asks."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

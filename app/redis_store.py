@@ -20,7 +20,8 @@ BACKOFF_SECONDS = 5.0
 
 @dataclass
 class _Connection:
-    client: redis.Redis
+    client: redis.Redis  # decodes answers to str
+    binary: redis.Redis  # the same server, for bytes (serialized indexes)
     down_until: float = 0.0
 
 
@@ -31,12 +32,15 @@ class RedisStore:
         url = app.config["REDIS_URL"]
         if url:
             timeout = app.config["REDIS_TIMEOUT"]
-            client = redis.Redis.from_url(
-                url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                health_check_interval=30, decode_responses=True)
+            options = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                       "health_check_interval": 30}
+            client = redis.Redis.from_url(url, decode_responses=True, **options)
+            binary = redis.Redis.from_url(url, **options)
         else:
-            client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
-        app.extensions["redis"] = _Connection(client)
+            server = fakeredis.FakeServer()
+            client = fakeredis.FakeRedis(server=server, decode_responses=True)
+            binary = fakeredis.FakeRedis(server=server)
+        app.extensions["redis"] = _Connection(client, binary)
 
     @property
     def _connection(self) -> _Connection:
@@ -45,6 +49,10 @@ class RedisStore:
     @property
     def client(self) -> redis.Redis:
         return self._connection.client
+
+    @property
+    def binary_client(self) -> redis.Redis:
+        return self._connection.binary
 
     def available(self) -> bool:
         """False while a recent failure says Redis is down."""

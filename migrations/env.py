@@ -37,6 +37,10 @@ def run_migrations_online() -> None:
     options.setdefault("process_revision_directives", _skip_empty_autogenerate)
     options.setdefault("render_item", _render_item)
     with target_db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode copies and drops tables; enforced foreign keys would refuse that.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # the PRAGMA began a transaction; migrations run in their own
         context.configure(connection=connection, target_metadata=target_db.metadata, **options)
         with context.begin_transaction():
             context.run_migrations()

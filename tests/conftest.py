@@ -117,6 +117,9 @@ def app(_session_app: Flask, wechat_stub: StubServer) -> Iterator[Flask]:
                 connection.execute(table.delete())
         _session_app.extensions["redis"].client.flushdb()
         _session_app.extensions["redis"].down_until = 0.0
+    # Per-process copies keyed by catalog version: the emptied tables restart the version.
+    _session_app.extensions.pop("catalog_snapshot", None)
+    _session_app.extensions.pop("search_index", None)
     assert not leaks, f"clear ID numbers stored in: {leaks}"
 
 

@@ -74,3 +74,52 @@ def auth_headers(subject: User | AdminAccount) -> dict[str, str]:
     pair = start_session(subject)
     db.session.commit()
     return {"Authorization": f"Bearer {pair.access_token}"}
+
+
+REGIONS = [("530000", "云南省", None, "province"), ("530100", "昆明市", "530000", "prefecture"),
+           ("530102", "五华区", "530100", "county"), ("530103", "盘龙区", "530100", "county"),
+           ("530300", "曲靖市", "530000", "prefecture"), ("530302", "麒麟区", "530300", "county")]
+_item_serial = itertools.count(1)
+
+
+def create_regions() -> None:
+    from app.models import Region
+
+    for code, name, parent, level in REGIONS:
+        if db.session.get(Region, code) is None:
+            db.session.add(Region(code=code, name=name, parent_code=parent, level=level))
+    db.session.commit()
+
+
+def create_theme(*, code: str = "social_security", name: str = "社会保障",
+                 audience: str = "personal", sort_order: int = 0):
+    from app.catalog.upkeep import commit_catalog_change
+    from app.catalog.upkeep import create_theme as _create
+
+    theme = _create({"code": code, "name": name, "audience": audience, "sort_order": sort_order})
+    commit_catalog_change()
+    return theme
+
+
+def create_item(*, code: str | None = None, name: str = "社会保障卡申领",
+                themes: tuple[str, ...] = ("social_security",), audience: str = "personal",
+                regions: tuple[str, ...] = ("530000",), online_level: str = "全程网办",
+                materials: list[dict] | None = None, keywords: tuple[str, ...] = (),
+                faqs: list[dict] | None = None, pinned: bool = False, sort_order: int = 0,
+                legal_limit_days: int = 20, promised_limit_days: int = 5):
+    """A service item in existing themes (create them first) and regions."""
+    from app.catalog.upkeep import commit_catalog_change
+    from app.catalog.upkeep import create_item as _create
+
+    create_regions()
+    item = _create({
+        "code": code or f"GF{next(_item_serial):05d}001", "name": name, "department": "测试局",
+        "audience": audience, "themes": list(themes), "regions": list(regions),
+        "online_level": online_level, "keywords": list(keywords), "faqs": faqs or [],
+        "materials": materials if materials is not None else [
+            {"id": "m1", "name": "居民身份证", "certificate_type": "id_card"}],
+        "steps": [{"name": "申请", "description": "在线提交"}], "pinned": pinned,
+        "sort_order": sort_order, "legal_limit_days": legal_limit_days,
+        "promised_limit_days": promised_limit_days})
+    commit_catalog_change()
+    return item

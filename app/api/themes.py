@@ -5,8 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from app.api.schemas import RequestSchema
-from app.catalog_queries import list_themes
+from app.api.http_cache import versioned
+from app.api.schemas import RequestSchema, prebuilt
+from app.catalog.queries import list_themes
 
 blp = Blueprint("themes", __name__, url_prefix="/api/v1/themes", description="Catalog themes")
 
@@ -21,6 +22,7 @@ class ThemeSchema(ma.Schema):
     audience = ma.fields.String()
     description = ma.fields.String()
     icon = ma.fields.String()
+    item_count = ma.fields.Integer()
 
 
 class ThemeListSchema(ma.Schema):
@@ -28,8 +30,9 @@ class ThemeListSchema(ma.Schema):
 
 
 @blp.get("")
-@blp.arguments(ThemeQuerySchema, location="query")
+@versioned
+@blp.arguments(ThemeQuerySchema(), location="query")
 @blp.response(200, ThemeListSchema)
 def get_themes(query: dict) -> dict:
-    """List themes, optionally for one audience."""
-    return {"items": list_themes(query.get("audience"))}
+    """Themes with the number of items in each, optionally for one audience."""
+    return prebuilt({"items": list_themes(query.get("audience"))})

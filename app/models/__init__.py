@@ -2,10 +2,23 @@
 
 from app.models.admin import AdminAccount, AdminRole
 from app.models.audit import AuditEntry
-from app.models.catalog import Theme
+from app.models.catalog import (
+    Bundle,
+    BundleItem,
+    CatalogVersion,
+    Favorite,
+    ItemRegion,
+    RecentVisit,
+    Region,
+    ServiceItem,
+    ServiceMaterial,
+    Synonym,
+    Theme,
+)
 from app.models.enterprise import Enterprise, EnterpriseBinding
 from app.models.session import AuthSession
 from app.models.user import User
 
-__all__ = ["AdminAccount", "AdminRole", "AuditEntry", "AuthSession", "Enterprise",
-           "EnterpriseBinding", "Theme", "User"]
+__all__ = ["AdminAccount", "AdminRole", "AuditEntry", "AuthSession", "Bundle", "BundleItem",
+           "CatalogVersion", "Enterprise", "EnterpriseBinding", "Favorite", "ItemRegion",
+           "RecentVisit", "Region", "ServiceItem", "ServiceMaterial", "Synonym", "Theme", "User"]

@@ -10,10 +10,11 @@ from typing import Any
 from flask import current_app
 
 from app.admin_accounts import ensure_admin
+from app.catalog.versions import publish_version
 from app.extensions import db
 from app.models.admin import ADMIN_ROLES
+from app.seed.catalog import seed_catalog
 from app.seed.identity import seed_identity
-from app.seed.themes import seed_themes
 
 
 def load_data(name: str) -> Any:
@@ -30,8 +31,8 @@ def seed_admins() -> int:
 
 SEEDERS: list[tuple[str, Callable[[], int]]] = [
     ("admin accounts", seed_admins),
-    ("themes", lambda: seed_themes(load_data("themes.json"))),
     ("people, enterprises and verifier", seed_identity),
+    ("catalog", lambda: seed_catalog(load_data)),
 ]
 
 
@@ -39,4 +40,10 @@ def seed_demo() -> dict[str, int]:
     """Run every seeder in order and commit once; returns how many rows each changed."""
     changes = {name: seeder() for name, seeder in SEEDERS}
     db.session.commit()
+    publish_version()
+    if changes.get("catalog"):
+        from app.catalog.search_index import build_search_index
+        from app.catalog.versions import current_version
+
+        build_search_index.delay(current_version())
     return changes

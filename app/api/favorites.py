@@ -1,0 +1,48 @@
+"""The caller's favourite and recently used items."""
+
+from __future__ import annotations
+
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from app.api.catalog_schemas import ItemListSchema
+from app.auth import user_required
+from app.catalog.personal_lists import add_favorite, favorites, recent, remove_favorite
+from app.extensions import db
+
+blp = Blueprint("favorites", __name__, url_prefix="/api/v1/me",
+                description="Favourites and recent items")
+
+
+@blp.get("/favorites")
+@user_required
+@blp.response(200, ItemListSchema)
+def get_favorites() -> dict:
+    """Favourite items, newest first."""
+    return {"items": [item.payload() for item in favorites(current_user)]}
+
+
+@blp.put("/favorites/<code>")
+@user_required
+@blp.response(204)
+def put_favorite(code: str) -> None:
+    """Add an item to the favourites (idempotent)."""
+    add_favorite(current_user, code)
+    db.session.commit()
+
+
+@blp.delete("/favorites/<code>")
+@user_required
+@blp.response(204)
+def delete_favorite(code: str) -> None:
+    """Remove an item from the favourites."""
+    remove_favorite(current_user, code)
+    db.session.commit()
+
+
+@blp.get("/recent")
+@user_required
+@blp.response(200, ItemListSchema)
+def get_recent() -> dict:
+    """Items the caller used lately, newest first."""
+    return {"items": [item.payload() for item in recent(current_user)]}

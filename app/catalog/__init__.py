@@ -1,0 +1,1 @@
+"""The service catalog's domain logic: versions, queries, hot ranking, search, home, upkeep."""

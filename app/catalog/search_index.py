@@ -1,0 +1,140 @@
+"""The catalog's search index: built once per catalog version, shared by workers through Redis.
+
+An edit enqueues a build of the new version's index; a worker that finds no index for the
+current version builds it itself and offers it to the others, so search never waits on a queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from flask import current_app
+
+from app.catalog.hot import ALL_REGIONS, AUDIENCES, _key
+from app.catalog.versions import current_version
+from app.extensions import celery, db, redis_store
+from app.models import Bundle, ServiceItem, Synonym
+from app.search import INDEX_FORMAT_VERSION, SearchDocument, SearchIndex
+
+log = logging.getLogger(__name__)
+INDEX_TTL_SECONDS = 86_400
+_lock = threading.Lock()
+
+
+def _index_key(version: int) -> str:
+    return f"search:index:v{INDEX_FORMAT_VERSION}:{version}"
+
+
+def _popularity() -> dict[str, float]:
+    """Each item's share of the busiest item's decayed use, nationwide."""
+    scores: dict[str, float] = {}
+    if not redis_store.available():
+        return scores
+    try:
+        for audience in AUDIENCES:
+            for code, score in redis_store.client.zrange(_key(audience, ALL_REGIONS), 0, -1,
+                                                         withscores=True):
+                scores[code] = scores.get(code, 0.0) + score
+    except redis.RedisError as exc:
+        redis_store.mark_down(exc)
+    top = max(scores.values(), default=0.0)
+    return {code: score / top for code, score in scores.items()} if top else {}
+
+
+def catalog_documents() -> list[SearchDocument]:
+    """Items, their FAQs and bundles, as the search engine reads them."""
+    popularity = _popularity()
+    documents = []
+    for item in db.session.scalars(sa.select(ServiceItem)):
+        text = " ".join([item.department, *item.conditions,
+                         *(m.name for m in item.materials),
+                         *(step.get("name", "") for step in item.steps)])
+        documents.append(SearchDocument(
+            kind="item", key=item.code, title=item.name, keywords=tuple(item.keywords),
+            text=text, popularity=popularity.get(item.code, 0.0), regions=tuple(item.regions)))
+        for number, faq in enumerate(item.faqs, start=1):
+            documents.append(SearchDocument(
+                kind="faq", key=f"{item.code}#faq{number}", title=faq["question"],
+                text=faq["answer"], regions=tuple(item.regions)))
+    for bundle in db.session.scalars(sa.select(Bundle)):
+        documents.append(SearchDocument(
+            kind="bundle", key=bundle.code, title=bundle.name, text=bundle.description,
+            keywords=tuple(m.item.name for m in bundle.members)))
+    return documents
+
+
+def synonyms() -> dict[str, list[str]]:
+    return {s.term: list(s.expansions) for s in db.session.scalars(sa.select(Synonym))}
+
+
+def build_and_share(version: int) -> SearchIndex:
+    """Build the index of the catalog as it is now and store it for the other workers."""
+    index = SearchIndex.build(catalog_documents(), synonyms())
+    if redis_store.available():
+        try:
+            redis_store.client.set(_index_key(version), index.to_bytes(), ex=INDEX_TTL_SECONDS,
+                                   nx=True)
+        except redis.RedisError as exc:
+            redis_store.mark_down(exc)
+    return index
+
+
+def _shared(version: int) -> SearchIndex | None:
+    if not redis_store.available():
+        return None
+    try:
+        data = redis_store.binary_client.get(_index_key(version))
+    except redis.RedisError as exc:
+        redis_store.mark_down(exc)
+        return None
+    if not data:
+        return None
+    try:
+        return SearchIndex.from_bytes(data)
+    except ValueError:
+        log.warning("shared search index of version %s is unreadable; rebuilding", version)
+        return None
+
+
+def _claim_build(version: int) -> bool:
+    """True for the one worker that should build this version; the others keep the old index."""
+    if not redis_store.available():
+        return True
+    try:
+        return bool(redis_store.client.set(f"search:building:{version}", "1", nx=True, ex=60))
+    except redis.RedisError as exc:
+        redis_store.mark_down(exc)
+        return True
+
+
+def current_index() -> SearchIndex:
+    """The index of the current catalog version, loaded once per process."""
+    version = current_version()
+    held = current_app.extensions.get("search_index")
+    if held is not None and held[0] == version:
+        return held[1]
+    with _lock:
+        held = current_app.extensions.get("search_index")
+        if held is None or held[0] != version:
+            index = _shared(version)
+            if index is None and held is not None and not _claim_build(version):
+                # Another worker (or the task queued by the edit) is building this version:
+                # answer from the previous one for the few seconds that takes.
+                return held[1]
+            held = current_app.extensions["search_index"] = (
+                version, index or build_and_share(version))
+    return held[1]
+
+
+@celery.task(name="catalog.build_search_index")
+def build_search_index(version: int) -> dict[str, Any]:
+    """Prepare the index of a new catalog version before anyone searches it."""
+    if current_version() != version:
+        return {"version": version, "built": False}  # a newer edit has its own build
+    _claim_build(version)
+    build_and_share(version)
+    return {"version": version, "built": True}

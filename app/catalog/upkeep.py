@@ -1,0 +1,176 @@
+"""Writing the catalog: themes, items, bundles and synonyms, checked against each other.
+
+Shapes and ranges are checked by the API's schemas; what needs the database (themes that
+exist, codes that are free, regions we know) is checked here, so the seed loader and the
+admin API apply the same rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.catalog.versions import bump_version, current_version, publish_version
+from app.errors import ApiError
+from app.extensions import db
+from app.models import Bundle, BundleItem, Region, ServiceItem, ServiceMaterial, Synonym, Theme
+
+# The e-certificate types a material may name as its replacement (免提交).
+KNOWN_CERTIFICATE_TYPES = frozenset({
+    "id_card", "driving_licence", "vehicle_licence", "social_security_card",
+    "medical_insurance_code", "marriage_certificate", "divorce_certificate",
+    "birth_medical_certificate", "residence_permit", "household_register",
+    "real_estate_certificate", "education_certificate", "physician_qualification",
+    "teacher_qualification", "disability_certificate", "retirement_certificate",
+    "business_licence", "food_business_licence", "road_transport_licence",
+    "public_place_hygiene_licence",
+})
+ITEM_FIELDS = ("name", "short_name", "department", "audience", "legal_basis", "conditions",
+               "steps", "legal_limit_days", "promised_limit_days", "fee", "online_level",
+               "zero_trip", "faqs", "keywords", "pinned", "sort_order")
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, message=message, errors={field: [message]})
+
+
+def _themes(codes: list[str]) -> list[Theme]:
+    themes = list(db.session.scalars(sa.select(Theme).where(Theme.code.in_(codes))))
+    unknown = sorted(set(codes) - {t.code for t in themes})
+    if unknown:
+        raise invalid("themes", "未知主题：" + "、".join(unknown))
+    return sorted(themes, key=lambda t: codes.index(t.code))
+
+
+def _check_regions(codes: list[str]) -> list[str]:
+    known = set(db.session.scalars(sa.select(Region.code).where(Region.code.in_(codes))))
+    unknown = sorted(set(codes) - known)
+    if unknown:
+        raise invalid("regions", "未知行政区划：" + "、".join(unknown))
+    return codes
+
+
+def _sync_materials(item: ServiceItem, rows: list[dict[str, Any]]) -> None:
+    """Update materials in place by key: replacing them whole would insert a row before
+    deleting the one it replaces, and trip the (item, key) unique constraint."""
+    keys = [row["id"] for row in rows]
+    if len(set(keys)) != len(keys):
+        raise invalid("materials", "材料编号重复")
+    unknown = sorted({row.get("certificate_type") for row in rows}
+                     - KNOWN_CERTIFICATE_TYPES - {None})
+    if unknown:
+        raise invalid("materials", "未知电子证照类型：" + "、".join(unknown))
+    existing = {m.material_key: m for m in item.materials}
+    kept = []
+    for position, row in enumerate(rows):
+        material = existing.get(row["id"]) or ServiceMaterial(material_key=row["id"])
+        material.position, material.name = position, row["name"]
+        material.required, material.copies = row["required"], row["copies"]
+        material.form, material.notes = row["form"], row["notes"]
+        material.certificate_type = row["certificate_type"]
+        kept.append(material)
+    item.materials = kept
+
+
+def _material_rows(item: ServiceItem) -> list[dict[str, Any]]:
+    return [{"id": m.material_key, "name": m.name, "required": m.required, "copies": m.copies,
+             "form": m.form, "notes": m.notes, "certificate_type": m.certificate_type}
+            for m in item.materials]
+
+
+def apply_item(item: ServiceItem, data: dict[str, Any]) -> bool:
+    """Set the given fields of an item; True when anything changed (its version then moves)."""
+    changed = False
+    for name in ITEM_FIELDS:
+        if name in data and getattr(item, name) != data[name]:
+            setattr(item, name, data[name])
+            changed = True
+    # Themes and regions are sets: compared without order, stored in their canonical order.
+    if "themes" in data and {t.code for t in item.themes} != set(data["themes"]):
+        item.themes = _themes(data["themes"])
+        changed = True
+    if "regions" in data and set(item.regions) != set(data["regions"]):
+        item.set_regions(sorted(_check_regions(data["regions"])))
+        changed = True
+    if "materials" in data:
+        wanted = [{**{"required": True, "copies": 1, "form": "original", "notes": "",
+                      "certificate_type": None}, **row} for row in data["materials"]]
+        if _material_rows(item) != wanted:
+            _sync_materials(item, wanted)
+            changed = True
+    if item.promised_limit_days > item.legal_limit_days:
+        raise invalid("promised_limit_days", "承诺时限不能超过法定时限")
+    if item.zero_trip and item.online_level != "全程网办":
+        raise invalid("zero_trip", "只有全程网办的事项可以零跑动")
+    if changed and item.id is not None:
+        item.version += 1
+    return changed
+
+
+def create_item(data: dict[str, Any]) -> ServiceItem:
+    if db.session.scalar(sa.select(ServiceItem.id).where(ServiceItem.code == data["code"])):
+        raise ApiError(409, message="事项编码已存在", errors={"code": ["已存在"]})
+    item = ServiceItem(code=data["code"], item_type=data["code"][:2], themes=[], materials=[],
+                       region_rows=[], keywords=[], conditions=[], steps=[], faqs=[])
+    apply_item(item, {"short_name": "", "legal_basis": "", "fee": "不收费", **data})
+    db.session.add(item)
+    return item
+
+
+def create_theme(data: dict[str, Any]) -> Theme:
+    if db.session.scalar(sa.select(Theme.id).where(Theme.code == data["code"])):
+        raise ApiError(409, message="主题编码已存在", errors={"code": ["已存在"]})
+    theme = Theme(**data)
+    db.session.add(theme)
+    return theme
+
+
+def set_bundle_items(bundle: Bundle, codes: list[str]) -> None:
+    items = {i.code: i for i in db.session.scalars(
+        sa.select(ServiceItem).where(ServiceItem.code.in_(codes)))}
+    unknown = [c for c in codes if c not in items]
+    if unknown:
+        raise invalid("items", "未知事项：" + "、".join(unknown))
+    if len(set(codes)) != len(codes):
+        raise invalid("items", "事项重复")
+    if [m.item.code for m in bundle.members] == codes:
+        return
+    existing = {m.item.code: m for m in bundle.members}  # kept in place, as for materials
+    members = []
+    for position, code in enumerate(codes):
+        member = existing.get(code) or BundleItem(item=items[code])
+        member.position = position
+        members.append(member)
+    bundle.members = members
+
+
+def create_bundle(data: dict[str, Any]) -> Bundle:
+    if db.session.scalar(sa.select(Bundle.id).where(Bundle.code == data["code"])):
+        raise ApiError(409, message="一件事编码已存在", errors={"code": ["已存在"]})
+    bundle = Bundle(**{k: v for k, v in data.items() if k != "items"}, members=[])
+    set_bundle_items(bundle, data["items"])
+    db.session.add(bundle)
+    return bundle
+
+
+def put_synonym(term: str, expansions: list[str]) -> Synonym:
+    synonym = db.session.scalar(sa.select(Synonym).where(Synonym.term == term))
+    if synonym is None:
+        synonym = Synonym(term=term, expansions=expansions)
+        db.session.add(synonym)
+    else:
+        synonym.expansions = expansions
+    return synonym
+
+
+def commit_catalog_change() -> int:
+    """Commit an edit with a new catalog version, make every worker see it, prepare search."""
+    from app.catalog.search_index import build_search_index
+
+    bump_version()
+    db.session.commit()
+    publish_version()
+    version = current_version()
+    build_search_index.delay(version)
+    return version

@@ -1,0 +1,86 @@
+"""The catalog version: moved by every edit, read by every cached catalog answer.
+
+The database holds the counter; Redis holds a short-lived copy so hot reads need no query.
+After an edit commits, the copy is deleted, so the next read anywhere sees the new version.
+"""
+
+from __future__ import annotations
+
+import redis
+import sqlalchemy as sa
+from flask import has_request_context, request
+
+from app.extensions import db, redis_store
+from app.models import CatalogVersion
+from app.orm import utcnow
+
+VERSION_KEY = "catalog:version"
+# Bounds how long a reader racing an edit can re-cache the old version.
+VERSION_TTL_SECONDS = 30
+_MEMO = "zsb.catalog_version"  # per-request memo, kept in the WSGI environ of the request
+
+
+def version_from_database() -> int:
+    row = db.session.get(CatalogVersion, 1)
+    return row.version if row else 0
+
+
+def remember_version(version: int) -> None:
+    if not redis_store.available():
+        return
+    try:
+        redis_store.client.set(VERSION_KEY, version, ex=VERSION_TTL_SECONDS)
+    except redis.RedisError as exc:
+        redis_store.mark_down(exc)
+
+
+def current_version() -> int:
+    """The catalog version now: from Redis when it has it, else from the database; read once
+    per request however many parts of the answer ask."""
+    if has_request_context() and _MEMO in request.environ:
+        return request.environ[_MEMO]
+    version = _read_version()
+    note_version(version)
+    return version
+
+
+def note_version(version: int) -> None:
+    """Remember a version read some other way (inside a pipeline) for the rest of the request."""
+    if has_request_context():
+        request.environ[_MEMO] = version
+
+
+def _read_version() -> int:
+    if redis_store.available():
+        try:
+            cached = redis_store.client.get(VERSION_KEY)
+        except redis.RedisError as exc:
+            redis_store.mark_down(exc)
+            cached = None
+        if cached is not None:
+            return int(cached)
+    version = version_from_database()
+    remember_version(version)
+    return version
+
+
+def bump_version() -> None:
+    """Move the counter inside the current transaction; call `publish_version` after commit."""
+    updated = db.session.execute(
+        sa.update(CatalogVersion).where(CatalogVersion.id == 1)
+        .values(version=CatalogVersion.version + 1, changed_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if not updated:
+        db.session.add(CatalogVersion(id=1, version=2))
+
+
+def publish_version() -> None:
+    """After commit: drop the cached version so every worker reads the new one."""
+    if has_request_context():
+        request.environ.pop(_MEMO, None)
+    if not redis_store.available():
+        return
+    try:
+        redis_store.client.delete(VERSION_KEY)
+    except redis.RedisError as exc:
+        redis_store.mark_down(exc)
