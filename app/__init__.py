@@ -50,6 +50,7 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered before migrations look)
+    from app.api.http_cache import init_micro_caches
     from app.auth import register_jwt_callbacks
     from app.background import init_celery
     from app.errors import register_jwt_errors
@@ -66,6 +67,7 @@ def register_extensions(app: Flask) -> None:
     redis_store.init_app(app)
     init_vault(app)
     init_wechat(app)
+    init_micro_caches(app)
     api.init_app(app)
     init_celery(app)
     if app.config["TRUSTED_PROXIES"]:

@@ -120,6 +120,9 @@ def app(_session_app: Flask, wechat_stub: StubServer) -> Iterator[Flask]:
     # Per-process copies keyed by catalog version: the emptied tables restart the version.
     _session_app.extensions.pop("catalog_snapshot", None)
     _session_app.extensions.pop("search_index", None)
+    _session_app.extensions.pop("catalog_version_memo", None)
+    for cache in _session_app.extensions["micro_caches"].values():
+        cache.clear()
     assert not leaks, f"clear ID numbers stored in: {leaks}"
 
 

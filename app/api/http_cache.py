@@ -1,4 +1,10 @@
-"""ETag and Cache-Control for catalog answers, so phones revalidate cheaply (304)."""
+"""ETags, Cache-Control and per-worker micro-caching of catalog answers.
+
+Catalog answers depend only on the request and the catalog version, so each worker keeps the
+finished JSON of recent ones keyed by both; phones revalidate with the version's ETag and get
+a 304. Hot lists and the anonymous home page also change with use, so they are kept for a
+couple of seconds only.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +13,60 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Response, make_response, request
+from flask import Flask, Response, current_app, make_response, request
 
 from app.catalog.versions import current_version
+from app.local_cache import LocalCache
 
 F = TypeVar("F", bound=Callable[..., Any])
+ANSWERS = "answers"
+SHORT_LIVED = "short_lived"
 
 
-def catalog_etag() -> str:
+def init_micro_caches(app: Flask) -> None:
+    app.extensions["micro_caches"] = {ANSWERS: LocalCache(4096, 300.0),
+                                      SHORT_LIVED: LocalCache(1024, 2.0)}
+
+
+def _cache(name: str) -> LocalCache:
+    return current_app.extensions["micro_caches"][name]
+
+
+def catalog_etag(version: int) -> str:
     """The (weak) ETag value of this request's answer: the catalog version and the request."""
     digest = hashlib.blake2s(request.full_path.encode(), digest_size=8).hexdigest()
-    return f"c{current_version()}-{digest}"
+    return f"c{version}-{digest}"
+
+
+def _replay(body: bytes) -> Response:
+    return Response(body, status=200, mimetype="application/json")
+
+
+def _remember(cache: LocalCache, key: Any, response: Response) -> Response:
+    if response.status_code == 200 and not response.direct_passthrough:
+        cache.put(key, response.get_data())
+    return response
 
 
 def versioned(view: F) -> F:
-    """Answer 304 when the client holds this catalog version's answer; tag fresh answers.
+    """Answer 304 when the client holds this catalog version's answer; else from the worker's
+    cache of this version's answers; tag every answer.
 
-    `no-cache` lets phones keep the body but makes them ask again each time, so an admin's
-    edit is seen at once, for the price of a 304.
+    `no-cache` lets phones keep the body but makes them ask each time, so an edit shows at
+    once, for the price of a 304.
     """
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        etag = catalog_etag()
+        version = current_version()
+        etag = catalog_etag(version)
+        key = (version, request.full_path)
         if request.if_none_match.contains_weak(etag):
             response = Response(status=304)
+        elif (body := _cache(ANSWERS).get(key)) is not None:
+            response = _replay(body)
         else:
-            response = make_response(view(*args, **kwargs))
+            response = _remember(_cache(ANSWERS), key, make_response(view(*args, **kwargs)))
         if response.status_code in (200, 304):
             response.set_etag(etag, weak=True)
             response.headers["Cache-Control"] = "public, no-cache"
@@ -43,12 +76,20 @@ def versioned(view: F) -> F:
 
 
 def short_lived(seconds: int, private: bool = False) -> Callable[[F], F]:
-    """For answers that change without an edit (hot lists, the home page)."""
+    """For answers that change with use (hot lists, the home page): anonymous ones are kept
+    by the worker for two seconds; personal ones never."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
-            response = make_response(view(*args, **kwargs))
+            shared = "Authorization" not in request.headers
+            key = request.full_path
+            if shared and (body := _cache(SHORT_LIVED).get(key)) is not None:
+                response = _replay(body)
+            else:
+                response = make_response(view(*args, **kwargs))
+                if shared:
+                    _remember(_cache(SHORT_LIVED), key, response)
             if response.status_code == 200:
                 scope = "private" if private else "public"
                 response.headers["Cache-Control"] = f"{scope}, max-age={seconds}"

@@ -22,11 +22,7 @@ def _not_found(what: str, code: str) -> ApiError:
 def list_themes(audience: str | None = None) -> list[dict[str, Any]]:
     """Themes for an audience (`both` themes appear under either), with their item counts."""
     snapshot = catalog_snapshot()
-    counts: dict[str, int] = {}
-    for item in snapshot.items.values():
-        if item.serves(audience):
-            for theme in item.themes:
-                counts[theme] = counts.get(theme, 0) + 1
+    counts = snapshot.theme_counts.get(audience, {})
     return [{**theme, "item_count": counts.get(theme["code"], 0)} for theme in snapshot.themes
             if audience is None or theme["audience"] in (audience, "both")]
 

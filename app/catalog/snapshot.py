@@ -81,6 +81,8 @@ class CatalogSnapshot:
     curated: list[str] = field(default_factory=list)  # pinned first, then curated order
     pinned: list[str] = field(default_factory=list)
     themes: list[dict[str, Any]] = field(default_factory=list)
+    # audience (None for all) → theme code → number of items
+    theme_counts: dict[str | None, dict[str, int]] = field(default_factory=dict)
     region_names: dict[str, str] = field(default_factory=dict)
 
     def ordered(self, codes: list[str]) -> list[ItemSummary]:
@@ -106,6 +108,12 @@ def _load(version: int) -> CatalogSnapshot:
         {"code": t.code, "name": t.name, "audience": t.audience, "description": t.description,
          "icon": t.icon} for t in db.session.scalars(sa.select(Theme).order_by(Theme.sort_order,
                                                                                 Theme.code))]
+    for audience in (None, "personal", "enterprise"):
+        counts = snapshot.theme_counts.setdefault(audience, {})
+        for item in snapshot.items.values():
+            if item.serves(audience):
+                for theme in item.themes:
+                    counts[theme] = counts.get(theme, 0) + 1
     snapshot.region_names = dict(db.session.execute(sa.select(Region.code, Region.name)).all())
     return snapshot
 
