@@ -53,6 +53,8 @@ def register_extensions(app: Flask) -> None:
     from app.api.http_cache import init_micro_caches
     from app.auth import register_jwt_callbacks
     from app.background import init_celery
+    from app.certificates.signing import init_signing
+    from app.department_auth import init_department_keys
     from app.errors import register_jwt_errors
     from app.extensions import api, db, jwt, migrate, redis_store
     from app.vault import init_vault
@@ -67,7 +69,9 @@ def register_extensions(app: Flask) -> None:
     redis_store.init_app(app)
     init_vault(app)
     init_wechat(app)
+    init_department_keys(app)
     init_micro_caches(app)
+    init_signing(app)
     api.init_app(app)
     init_celery(app)
     if app.config["TRUSTED_PROXIES"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from app import audit
 from app.admin_accounts import create_admin
@@ -48,6 +48,19 @@ def create_admin_command(username: str, roles: tuple[str, ...], institution: str
     click.echo(f"created {username} with roles {', '.join(sorted(roles))}")
 
 
+@click.command("rotate-signing-key")
+def rotate_signing_key_command() -> None:
+    """Start signing presentations with a new key; the old ones verify until their tokens expire."""
+    from app.certificates.signing import key_dir, rotate_signing_key
+
+    key = rotate_signing_key()
+    audit.record("signing_key.rotated", actor=None, actor_name="cli", target_type="signing_key",
+                 target_id=key.kid)
+    db.session.commit()
+    click.echo(f"new signing key {key.kid}, written to {key_dir(current_app)}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(rotate_signing_key_command)

@@ -55,6 +55,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WECHAT_SECRET", "wx-demo-secret", "the mini program's AppSecret (the stub's demo one"
             " by default)", secret=True),
     Setting("WECHAT_TIMEOUT", 5.0, "seconds to wait for WeChat to answer", float),
+    Setting("DEPARTMENT_KEYS", "demo-dept:ZGVtby1kZXBhcnRtZW50LWhtYWMta2V5LW5vdC1zZWNyZXQ=",
+            "HMAC keys of department systems, `key_id:base64,...` (a demo key by default)",
+            secret=True),
+    Setting("SIGNING_KEY_PEM", "", "Ed25519 private key (PKCS8 PEM) that signs presentations;"
+            " empty: the keys in SIGNING_KEY_DIR"),
+    Setting("SIGNING_KEY_DIR", "", "folder of `*.pem` presentation-signing keys; empty:"
+            " `instance/signing-keys` (generated on first run in embedded mode)"),
+    Setting("PRESENTATION_ISSUER", "https://zhangshang-ban.invalid", "`iss` of presentation"
+            " tokens"),
     Setting("DEMO_ADMIN_PASSWORD", "zsb-demo-2026", "password of the demo admin accounts"
             " created by `flask seed-demo`"),
     Setting("LOG_LEVEL", "INFO", "root log level"),

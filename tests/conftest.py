@@ -37,6 +37,7 @@ SECRETS = {
     "PERSONAL_DATA_KEYS": "t1:" + _key(),
     "BLIND_INDEX_KEY": _key(),
     "WECHAT_SECRET": "wx-demo-secret",  # the stub's demo pair
+    "DEPARTMENT_KEYS": "test-dept:" + _key(),
 }
 
 
@@ -65,7 +66,19 @@ def wechat_stub() -> Iterator[StubServer]:
 
 
 @pytest.fixture(scope="session")
-def make_app(database_url: str, wechat_stub: StubServer) -> Callable[..., Flask]:
+def signing_key_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A folder holding one presentation-signing key, as operators provide it."""
+    from app.certificates.signing import write_key
+    from app.presentations import generate_signing_key
+
+    folder = tmp_path_factory.mktemp("signing-keys")
+    write_key(folder, generate_signing_key())
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def make_app(database_url: str, wechat_stub: StubServer, signing_key_dir: str
+             ) -> Callable[..., Flask]:
     """Build an app for tests; keyword arguments override its configuration."""
 
     def factory(**overrides: Any) -> Flask:
@@ -77,6 +90,7 @@ def make_app(database_url: str, wechat_stub: StubServer) -> Callable[..., Flask]
             "DEMO_ADMIN_PASSWORD": "demo-password-for-tests",
             "LOG_FORMAT": "text",
             "WECHAT_API_BASE": wechat_stub.url,
+            "SIGNING_KEY_DIR": signing_key_dir,
             **SECRETS,
             **overrides,
         }

@@ -123,3 +123,55 @@ def create_item(*, code: str | None = None, name: str = "社会保障卡申领",
         "promised_limit_days": promised_limit_days})
     commit_catalog_change()
     return item
+
+
+DRIVING_LICENCE_FIELDS = [
+    {"name": "name", "label": "姓名", "sensitive": False, "display": True},
+    {"name": "number", "label": "证号", "sensitive": True, "display": False},
+    {"name": "birth_date", "label": "出生日期", "sensitive": True, "display": False},
+    {"name": "address", "label": "住址", "sensitive": True, "display": False},
+    {"name": "licence_class", "label": "准驾车型", "sensitive": False, "display": True},
+]
+BUSINESS_LICENCE_FIELDS = [
+    {"name": "name", "label": "企业名称", "sensitive": False, "display": True},
+    {"name": "number", "label": "证号", "sensitive": False, "display": False},
+    {"name": "uscc", "label": "统一社会信用代码", "sensitive": False, "display": True},
+]
+
+
+def create_certificate_type(*, code: str = "driving_licence", name: str = "机动车驾驶证",
+                            holder_kind: str = "personal", fields: list | None = None):
+    from app.models.certificate import CertificateType
+
+    kind = CertificateType(
+        code=code, type_code=f"T{next(_serial) % 10000:04d}", name=name, issuer="测试发证机关",
+        issuer_uscc=fake_uscc("530000", 77), holder_kind=holder_kind, validity_years=6,
+        number_field="number",
+        fields=fields or (DRIVING_LICENCE_FIELDS if holder_kind == "personal"
+                          else BUSINESS_LICENCE_FIELDS))
+    db.session.add(kind)
+    db.session.commit()
+    return kind
+
+
+def issue_certificate(*, kind, holder: User | None = None, id_number: str | None = None,
+                      enterprise: Enterprise | None = None, fields: dict | None = None,
+                      expires_at: datetime | None = None, number: str | None = None):
+    """A certificate for a user (by their ID), an ID number, or an enterprise."""
+    from datetime import timedelta
+
+    from app.certificates.issuing import issue
+
+    if holder is not None:
+        id_number = vault().decrypt(holder.id_number_enc, "user.id_number")
+    serial = str(next(_serial))
+    certificate = issue(
+        kind, holder_id_number=id_number, holder_uscc=enterprise.uscc if enterprise else None,
+        number=number or f"N{serial}", serial=serial,
+        fields=fields if fields is not None else {
+            "name": "李明", "birth_date": "1990-05-12", "address": "五华区翠湖南路1号",
+            "licence_class": "C1"},
+        issued_at=utcnow() - timedelta(days=365),
+        expires_at=expires_at or utcnow() + timedelta(days=365))
+    db.session.commit()
+    return certificate

@@ -7,14 +7,18 @@ from app.api import (
     auth,
     bundles,
     catalog_admin,
+    certificates,
     enterprises,
     favorites,
     health,
     home,
+    integrations,
     me,
+    prefill,
     search,
     services,
     themes,
+    verifications,
 )
 from app.extensions import api
 
@@ -22,5 +26,7 @@ from app.extensions import api
 def register_blueprints() -> None:
     """Register every resource's blueprint with the OpenAPI-documented Api."""
     for module in (health, auth, me, enterprises, favorites, home, themes, services, bundles,
-                   search, catalog_admin, audit_log):
+                   search, prefill, certificates, verifications, integrations, catalog_admin,
+                   audit_log):
         api.register_blueprint(module.blp)
+    api.register_blueprint(verifications.jwks_blp)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import marshmallow as ma
 from flask import Response, jsonify
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
+from app.china_time import CHINA_TZ
 
 
 class RequestSchema(ma.Schema):
@@ -23,7 +23,7 @@ class LocalDateTime(ma.fields.DateTime):
     def _serialize(self, value: datetime | None, attr, obj, **kwargs):  # type: ignore[override]
         if value is None:
             return None
-        return value.astimezone(CHINA_TIME).isoformat(timespec="seconds")
+        return value.astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
 class PageQuerySchema(RequestSchema):

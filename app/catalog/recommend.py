@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 
 from app.catalog.snapshot import CatalogSnapshot, region_scope
+from app.china_time import age_on, today_in_china
 from app.enterprises import bindings_of, is_active
 from app.models import User
 
-CHINA = timezone(timedelta(hours=8))
 MAX_RECOMMENDED = 8
 
 
@@ -26,12 +26,8 @@ class Profile:
     enterprise_industries: frozenset[str]
 
 
-def age_on(birth: date, today: date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
 def profile_of(user: User, today: date | None = None) -> Profile:
-    today = today or datetime.now(CHINA).date()
+    today = today or today_in_china()
     active = [b for b in bindings_of(user) if is_active(b)]
     return Profile(
         age=age_on(user.birth_date, today) if user.birth_date else None,

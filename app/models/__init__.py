@@ -15,10 +15,41 @@ from app.models.catalog import (
     Synonym,
     Theme,
 )
+from app.models.certificate import (
+    Certificate,
+    CertificateAccess,
+    CertificateType,
+    IntegrationEvent,
+    PresentationUse,
+    SigningKeyRecord,
+)
 from app.models.enterprise import Enterprise, EnterpriseBinding
 from app.models.session import AuthSession
 from app.models.user import User
 
-__all__ = ["AdminAccount", "AdminRole", "AuditEntry", "AuthSession", "Bundle", "BundleItem",
-           "CatalogVersion", "Enterprise", "EnterpriseBinding", "Favorite", "ItemRegion",
-           "RecentVisit", "Region", "ServiceItem", "ServiceMaterial", "Synonym", "Theme", "User"]
+__all__ = [
+    "AdminAccount",
+    "AdminRole",
+    "AuditEntry",
+    "AuthSession",
+    "Bundle",
+    "BundleItem",
+    "CatalogVersion",
+    "Certificate",
+    "CertificateAccess",
+    "CertificateType",
+    "Enterprise",
+    "EnterpriseBinding",
+    "Favorite",
+    "IntegrationEvent",
+    "ItemRegion",
+    "PresentationUse",
+    "RecentVisit",
+    "Region",
+    "ServiceItem",
+    "ServiceMaterial",
+    "SigningKeyRecord",
+    "Synonym",
+    "Theme",
+    "User",
+]

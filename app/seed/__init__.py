@@ -14,6 +14,7 @@ from app.catalog.versions import publish_version
 from app.extensions import db
 from app.models.admin import ADMIN_ROLES
 from app.seed.catalog import seed_catalog
+from app.seed.certificates import seed_all_certificates
 from app.seed.identity import seed_identity
 
 
@@ -33,6 +34,7 @@ SEEDERS: list[tuple[str, Callable[[], int]]] = [
     ("admin accounts", seed_admins),
     ("people, enterprises and verifier", seed_identity),
     ("catalog", lambda: seed_catalog(load_data)),
+    ("certificates", lambda: seed_all_certificates(load_data)),
 ]
 
 

@@ -40,7 +40,7 @@ def test_production_with_everything_set_runs_workers_for_tasks(tmp_path):
     environ = {"DATABASE_URL": "mysql+pymysql://u@db/zsb?charset=utf8mb4",
                "REDIS_URL": "redis://cache:6379/0", "SECRET_KEY": "s", "JWT_SECRET_KEY": "j",
                "PERSONAL_DATA_KEYS": "k1:a2V5", "BLIND_INDEX_KEY": "aW5kZXg=",
-               "WECHAT_SECRET": "w"}
+               "WECHAT_SECRET": "w", "DEPARTMENT_KEYS": "d1:ZGVwYXJ0bWVudC1rZXktMTIzNDU2Nzg="}
     config = load_config(str(tmp_path), environ=environ)
     assert config["EMBEDDED"] is False
     assert config["CELERY_ALWAYS_EAGER"] is False
