@@ -17,7 +17,6 @@ BENCH_DIR = Path(__file__).resolve().parent
 for _entry in [p for p in sys.path if Path(p or ".").resolve() == BENCH_DIR]:
     sys.path.remove(_entry)
 sys.path.insert(0, str(BENCH_DIR.parent))
-sys.path.append(str(BENCH_DIR))  # last, so our modules never shadow the standard library
 
 import argparse
 import base64
@@ -40,6 +39,7 @@ from app.presentations import (
     sign_presentation,
     verify_presentation,
 )
+from bench.machine import cpu_busy_percent, cpu_model, cpu_ticks
 
 RESULTS = BENCH_DIR / "RESULTS.md"
 ROUNDS = 3  # each figure is the median of this many interleaved rounds: drift hits all alike
@@ -142,7 +142,7 @@ def main() -> None:
     print(table)
 
     if args.http_tokens:
-        from presentation_http import http_verify_throughput
+        from bench.presentation_http import http_verify_throughput
 
         figures = http_verify_throughput(args.http_tokens)
         line = (f"HTTP POST /api/v1/verifications (gunicorn 2 workers × 4 threads, MariaDB +"
@@ -197,7 +197,6 @@ def record(args: argparse.Namespace, busy_before: float, others: float, attempt:
         f"QR version {qr_version}, error {qr_error}",
         "- raw = `cryptography` Ed25519 on the same signing input: the ceiling; the forged token "
         "has one claim changed and is refused after a full verify",
-        "- HTTP (`POST /verifications`): not measured here yet",
         "",
         table,
         "",
@@ -211,34 +210,10 @@ def record(args: argparse.Namespace, busy_before: float, others: float, attempt:
     RESULTS.write_text(text, encoding="utf-8")
 
 
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo, or what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
-def cpu_ticks() -> tuple[int, int]:
-    """All CPUs' (total, idle + iowait) ticks from /proc/stat; (0, 0) when it is not there."""
-    try:
-        first_line = Path("/proc/stat").read_text().split("\n", 1)[0]
-    except OSError:
-        return 0, 0
-    fields = [int(v) for v in first_line.split()[1:]]
-    return sum(fields), fields[3] + fields[4]
 
 
-def cpu_busy_percent(seconds: float = 1.0) -> float:
-    """How busy all CPUs were over a short window."""
-    total_before, idle_before = cpu_ticks()
-    time.sleep(seconds)
-    total_after, idle_after = cpu_ticks()
-    total = total_after - total_before
-    return 100.0 * (1 - (idle_after - idle_before) / total) if total else 0.0
 
 
 def others_cpu_percent(before: tuple[int, int], after: tuple[int, int], own_cpu_seconds: float,

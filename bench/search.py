@@ -35,6 +35,7 @@ from bench.catalog_fixture import (
     generate_catalog,
     realistic_catalog,
 )
+from bench.machine import cpu_busy_percent, cpu_model
 
 RESULTS = BENCH_DIR / "RESULTS.md"
 
@@ -189,31 +190,8 @@ def record(args: argparse.Namespace, counts: dict[str, int], busy_before: float,
     RESULTS.write_text(text, encoding="utf-8")
 
 
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo, or what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
-def cpu_busy_percent(seconds: float = 1.0) -> float:
-    """How busy all CPUs were over a short window (0 when /proc/stat is not there)."""
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-
-    try:
-        total_before, idle_before = sample()
-        time.sleep(seconds)
-        total_after, idle_after = sample()
-    except OSError:
-        return 0.0
-    total = total_after - total_before
-    return 100.0 * (1 - (idle_after - idle_before) / total) if total else 0.0
 
 
 def resident_mib() -> float:
