@@ -19,10 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.skipif(not (TEST_DATABASE_URL and TEST_REDIS_URL),
                     reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (real servers)")
-def test_worker_process_completes_a_task(app, tmp_path):
+def test_worker_process_completes_a_task(app, tmp_path, signing_key_dir):
     queue = f"test-{uuid.uuid4().hex[:8]}"  # a queue of its own: no other worker takes the task
     env = {**os.environ, **SECRETS, "DATABASE_URL": TEST_DATABASE_URL,
-           "REDIS_URL": TEST_REDIS_URL, "LOG_LEVEL": "WARNING"}
+           "REDIS_URL": TEST_REDIS_URL, "SIGNING_KEY_DIR": signing_key_dir,
+           "LOG_LEVEL": "WARNING"}
     log_file = tmp_path / "worker.log"
     with log_file.open("w") as log:
         worker = subprocess.Popen(
@@ -35,6 +36,8 @@ def test_worker_process_completes_a_task(app, tmp_path):
         token = uuid.uuid4().hex
         result = celery.send_task("system.ping", args=[token], queue=queue)
         answer = result.get(timeout=60)
+    except Exception:
+        raise AssertionError("worker did not answer; its log:\n" + log_file.read_text()) from None
     finally:
         celery.conf.task_always_eager = True
         worker.terminate()
