@@ -91,7 +91,10 @@ def handle_http_exception(exc: HTTPException) -> Response:
     headers = dict(data.get("headers") or {})
     if getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)
-    return error_response(status, data.get("error"), data.get("message"), errors, headers)
+    message = data.get("message")
+    if message is None and status == 422 and isinstance(errors, dict) and errors:
+        message = "请求参数有误：" + "、".join(sorted(map(str, errors)))
+    return error_response(status, data.get("error"), message, errors, headers)
 
 
 def handle_api_error(exc: ApiError) -> Response:

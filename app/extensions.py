@@ -7,6 +7,7 @@ from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
+import app.validation_messages  # noqa: F401  (before any schema exists; see the module)
 from app.api_docs import Api
 from app.orm import Base
 from app.redis_store import RedisStore

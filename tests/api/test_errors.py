@@ -136,3 +136,9 @@ def test_database_route_is_503_when_the_database_is_unreachable(make_app):
     response = offline.test_client().get("/api/v1/themes")
     assert_error_shape(response, 503, "unavailable")
     assert response.headers["Retry-After"]
+
+
+def test_validation_messages_are_chinese_and_name_the_fields(probe_client):
+    body = probe_client.post("/api/v1/_probe/echo", json={"extra": 1}).get_json()
+    assert body["message"] == "请求参数有误：extra、name"
+    assert body["errors"] == {"name": ["此项必填"], "extra": ["未知字段"]}
