@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so that migrations can name what they drop, on MySQL and SQLite alike.
@@ -39,6 +40,12 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
     impl = sa.DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
+        # MySQL's DATETIME keeps whole seconds: two events in one second would lose their order.
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
