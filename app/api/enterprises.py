@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from app.api.me import EnterpriseBindingSchema, binding_payload
 from app.api.schemas import RequestSchema
 from app.auth import user_required
-from app.enterprises import agents_of, bind, check_uscc, delegate_agent, revoke_agent, unbind
+from app.enterprises import (
+    agents_of,
+    bind,
+    check_uscc,
+    delegate_agent,
+    is_active,
+    revoke_agent,
+    unbind,
+)
 from app.extensions import db
+from app.models import EnterpriseBinding, User
 from app.models.enterprise import AGENT_SCOPES, RELATIONS
 from app.personal_data import mask_name
 from app.vault import vault
@@ -55,15 +65,20 @@ class AgentListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(AgentSchema))
 
 
-def _agent_payload(binding) -> dict:
-    from app.enterprises import is_active
-    from app.models import User
-
-    agent = db.session.get(User, binding.user_id)
-    name = vault().decrypt(agent.real_name_enc, "user.real_name") if agent.real_name_enc else None
-    return {"user_id": str(agent.id), "name_masked": mask_name(name) if name else None,
-            "scopes": binding.scope_list, "expires_at": binding.expires_at,
-            "active": is_active(binding)}
+def _agent_payloads(bindings: list[EnterpriseBinding]) -> list[dict]:
+    """Agents as the representative sees them: masked names, scopes, expiry, whether active."""
+    agents = {u.id: u for u in db.session.scalars(
+        sa.select(User).where(User.id.in_([b.user_id for b in bindings])))}
+    payloads = []
+    for binding in bindings:
+        agent = agents[binding.user_id]
+        name = (vault().decrypt(agent.real_name_enc, "user.real_name")
+                if agent.real_name_enc else None)
+        payloads.append({"user_id": str(agent.id),
+                         "name_masked": mask_name(name) if name else None,
+                         "scopes": binding.scope_list, "expires_at": binding.expires_at,
+                         "active": is_active(binding)})
+    return payloads
 
 
 @blp.post("")
@@ -91,7 +106,7 @@ def delete_enterprise(uscc: str) -> None:
 @blp.response(200, AgentListSchema)
 def get_agents(uscc: str) -> dict:
     """The enterprise's agents (legal representative only)."""
-    return {"items": [_agent_payload(b) for b in agents_of(current_user, uscc)]}
+    return {"items": _agent_payloads(agents_of(current_user, uscc))}
 
 
 @blp.post("/<uscc>/agents")
@@ -104,7 +119,7 @@ def post_agent(body: dict, uscc: str) -> dict:
                              invite_code=body.get("invite_code"), scopes=body["scopes"],
                              expires_at=body.get("expires_at"))
     db.session.commit()
-    return _agent_payload(binding)
+    return _agent_payloads([binding])[0]
 
 
 @blp.delete("/<uscc>/agents/<int:user_id>")

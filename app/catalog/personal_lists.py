@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from app.catalog.queries import find_item
 from app.catalog.snapshot import ItemSummary, catalog_snapshot
+from app.errors import ApiError
 from app.extensions import db
 from app.models import Favorite, RecentVisit, ServiceItem, User
 from app.orm import utcnow
@@ -16,8 +17,6 @@ RECENT_LIMIT = 10
 
 def add_favorite(user: User, code: str) -> None:
     """Idempotent: favouriting twice keeps one entry."""
-    from app.errors import ApiError
-
     item = find_item(code)
     exists = db.session.scalar(sa.select(Favorite.id).where(
         Favorite.user_id == user.id, Favorite.item_id == item.id))

@@ -135,10 +135,11 @@ def verify(verifier: AdminAccount, token: Any, purpose: str = "") -> dict[str, A
         return {"valid": False, "reason": failure.reason}
     purpose = purpose or str(claims.get("purpose", ""))[:64]
     reason = None
+    status = certificate.status_at(utcnow())
     if not _first_use(claims, certificate):
         reason = "replayed"
-    elif certificate.status_at(utcnow()) != "valid":
-        reason = certificate.status_at(utcnow())  # revoked, or expired since it was shown
+    elif status != "valid":
+        reason = status  # revoked, or expired since it was shown
     log_access(certificate, "verify", actor_kind="verifier", actor_id=verifier.id,
                institution=institution, purpose=purpose, outcome=reason or "valid")
     audit.record("certificate.verified", actor=verifier, target_type="certificate",
