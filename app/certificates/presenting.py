@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.exc
 from flask import current_app
 
 from app import audit
@@ -89,16 +88,21 @@ def _checked_claims(token: str) -> dict[str, Any]:
     return verify_presentation(token, public_keys(refresh=True))
 
 
+# One statement that inserts the jti unless it is there: the primary key makes it atomic
+# across workers, and the row count tells whether this was the first use.
+_RECORD_USE = (sa.insert(PresentationUse)
+               .prefix_with("IGNORE", dialect="mysql")
+               .prefix_with("IGNORE", dialect="mariadb")
+               .prefix_with("OR IGNORE", dialect="sqlite"))
+
+
 def _first_use(claims: dict[str, Any], certificate: Certificate) -> bool:
-    """Record the token's jti; False if it was used before (atomic across workers)."""
+    """Record the token's jti; False if it was used before."""
     expires = datetime.fromtimestamp(claims["exp"] + MAX_CLOCK_SKEW_SECONDS, UTC)
-    try:
-        with db.session.begin_nested():
-            db.session.add(PresentationUse(jti=claims["jti"][:64],
-                                           certificate_id=certificate.id, expires_at=expires))
-    except sqlalchemy.exc.IntegrityError:
-        return False
-    return True
+    inserted = db.session.execute(_RECORD_USE.values(
+        jti=claims["jti"][:64], certificate_id=certificate.id, expires_at=expires,
+        used_at=utcnow()))
+    return inserted.rowcount == 1
 
 
 def _signed_claims(token: str) -> dict[str, Any]:

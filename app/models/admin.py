@@ -32,7 +32,7 @@ class AdminAccount(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     role_rows: Mapped[list[AdminRole]] = relationship(
-        back_populates="account", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="account", cascade="all, delete-orphan", lazy="joined")
 
     @property
     def roles(self) -> list[str]:
