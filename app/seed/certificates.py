@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.certificates.issuing import issue, revoke
-from app.china_time import CHINA_TZ
+from app.china_time import CHINA_TZ, today_in_china
 from app.extensions import db
 from app.identifier_fakes import fake_uscc
 from app.identifiers import make_cert_identifier
@@ -21,6 +21,9 @@ from app.seed.identity import DEMO_ENTERPRISES, DEMO_PEOPLE, demo_id_number
 
 TYPE_FIELDS = ("type_code", "name", "issuer", "issuer_uscc", "holder_kind", "validity_years",
                "number_field", "fields")
+# The day the holdings file was written for; dates move with the day the demo is seeded, so a
+# licence "expiring within 30 days" still does when the demo runs months later.
+DATA_AS_OF = date(2026, 11, 22)
 # Certificates whose number is the holder's ID number (as on the real cards).
 NUMBERED_BY_ID = {"id_card", "driving_licence", "social_security_card", "medical_insurance_code"}
 
@@ -42,12 +45,25 @@ def seed_certificate_types(data: dict[str, Any]) -> int:
     return changed
 
 
+def _shifted(day: str, shift: timedelta) -> str:
+    return (date.fromisoformat(day) + shift).isoformat()
+
+
 def _moment(day: str | None, next_day: bool = False) -> datetime | None:
     """Midnight in China of a date (of the next day for expiries: valid through that day)."""
     if day is None:
         return None
     moment = datetime.combine(date.fromisoformat(day), time(), CHINA_TZ)
     return moment + timedelta(days=1) if next_day else moment
+
+
+def _dated(row: dict[str, Any], shift: timedelta) -> dict[str, Any]:
+    """The holding with its dates (and field values equal to them) moved by `shift`."""
+    dates = {row["issued_at"], row.get("expires_at")} - {None}
+    fields = {name: _shifted(value, shift) if value in dates else value
+              for name, value in row["fields"].items()}
+    return {**row, "fields": fields, "issued_at": _shifted(row["issued_at"], shift),
+            "expires_at": row.get("expires_at") and _shifted(row["expires_at"], shift)}
 
 
 def _holder_facts(holder: dict[str, Any]) -> tuple[dict[str, Any], str | None, str | None]:
@@ -67,8 +83,9 @@ def _holder_facts(holder: dict[str, Any]) -> tuple[dict[str, Any], str | None, s
 def seed_certificates(data: dict[str, Any]) -> int:
     kinds = {t.code: t for t in db.session.scalars(sa.select(CertificateType))}
     existing = set(db.session.scalars(sa.select(Certificate.identifier)))
+    shift = today_in_china() - DATA_AS_OF
     changed = 0
-    for row in data["holdings"]:
+    for row in (_dated(row, shift) for row in data["holdings"]):
         kind = kinds[row["type"]]
         identifier = make_cert_identifier(kind.type_code, kind.issuer_uscc, row["serial"])
         if identifier not in existing:
