@@ -35,17 +35,14 @@ def hit(scope: str, key: str, rule: RateLimit) -> int | None:
     now = time.time()
     window = int(now // rule.window_seconds)
     redis_key = f"ratelimit:{scope}:{key}:{window}"
-    if not redis_store.available():
-        return None
-    try:
-        pipe = redis_store.client.pipeline()
+    def count_attempt(client: redis.Redis) -> int:
+        pipe = client.pipeline()
         pipe.incr(redis_key)
         pipe.expire(redis_key, rule.window_seconds + 1)
-        count = pipe.execute()[0]
-    except redis.RedisError as exc:
-        redis_store.mark_down(exc)
-        return None
-    if count <= rule.limit:
+        return pipe.execute()[0]
+
+    count = redis_store.attempt(count_attempt, None)
+    if count is None or count <= rule.limit:
         return None
     return max(1, math.ceil((window + 1) * rule.window_seconds - now))
 

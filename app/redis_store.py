@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import fakeredis
 import redis
@@ -12,6 +14,7 @@ from flask import Flask, current_app
 from werkzeug.local import LocalProxy
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How long a worker stops trying Redis after it failed, so an outage costs one timeout, not one
 # per request. Only an optimisation: every worker process finds out for itself.
@@ -57,6 +60,21 @@ class RedisStore:
     def available(self) -> bool:
         """False while a recent failure says Redis is down."""
         return time.monotonic() >= self._connection.down_until
+
+    def attempt(self, operation: Callable[[redis.Redis], T], fallback: T,
+                binary: bool = False) -> T:
+        """Run `operation` on the client; `fallback` while Redis is down or if it fails now.
+
+        For everything Redis only speeds up or can lose: the caller decides what to do
+        without it, and one failure spares the next requests the timeout.
+        """
+        if not self.available():
+            return fallback
+        try:
+            return operation(self.binary_client if binary else self.client)
+        except redis.RedisError as exc:
+            self.mark_down(exc)
+            return fallback
 
     def mark_down(self, exc: Exception) -> None:
         """Record a failure so the next requests skip Redis for a few seconds."""

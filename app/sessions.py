@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import redis
 import sqlalchemy as sa
 from flask_jwt_extended import create_access_token, create_refresh_token
 
@@ -47,12 +46,7 @@ def _state_key(session_id: str) -> str:
 
 def _cache_state(session_id: str, state: str) -> None:
     ttl = REVOKED_STATE_TTL_SECONDS if state == "revoked" else ACTIVE_STATE_TTL_SECONDS
-    if not redis_store.available():
-        return
-    try:
-        redis_store.client.set(_state_key(session_id), state, ex=ttl)
-    except redis.RedisError as exc:
-        redis_store.mark_down(exc)
+    redis_store.attempt(lambda r: r.set(_state_key(session_id), state, ex=ttl), None)
 
 
 def _claims_for(subject: User | AdminAccount) -> dict[str, Any]:
@@ -135,14 +129,9 @@ def session_is_revoked(session_id: str | None) -> bool:
     """True when the family is revoked, expired or unknown; cached, the database decides."""
     if not session_id:
         return True
-    if redis_store.available():
-        try:
-            state = redis_store.client.get(_state_key(session_id))
-        except redis.RedisError as exc:
-            redis_store.mark_down(exc)
-            state = None
-        if state is not None:
-            return state == "revoked"
+    state = redis_store.attempt(lambda r: r.get(_state_key(session_id)), None)
+    if state is not None:
+        return state == "revoked"
     row = db.session.execute(
         sa.select(AuthSession.revoked_at, AuthSession.expires_at)
         .where(AuthSession.id == session_id)).first()

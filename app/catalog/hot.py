@@ -26,7 +26,8 @@ ALL_REGIONS = "all"
 AUDIENCES = ("personal", "enterprise")
 
 
-def _key(audience: str, region: str) -> str:
+def ranking_key(audience: str, region: str) -> str:
+    """The sorted set ranking an audience's uses in a region."""
     return f"hot:{audience}:{region}"
 
 
@@ -36,35 +37,35 @@ def use_weight(now: float | None = None) -> float:
 
 def record_use(code: str, region: str | None, audience: str, count: float = 1.0) -> None:
     """Count one use of an item in a region (and every region above it)."""
-    if not redis_store.available():
-        return
     regions = [*(region_ancestors(region) if region else []), ALL_REGIONS]
     weight = use_weight() * count
-    try:
-        pipe = redis_store.client.pipeline(transaction=False)
+
+    def count_use(client: redis.Redis) -> None:
+        pipe = client.pipeline(transaction=False)
         for level in regions:
-            key = _key(audience, level)
+            key = ranking_key(audience, level)
             pipe.zincrby(key, weight, code)
             pipe.zremrangebyrank(key, 0, -(MAX_RANKED + 1))
         pipe.execute()
-    except redis.RedisError as exc:
-        redis_store.mark_down(exc)
+
+    redis_store.attempt(count_use, None)
 
 
 def _ranked(audience: str, region: str | None, depth: int) -> tuple[int | None, list[list[str]]]:
     """The catalog version and each level's ranking, most specific first, in one round trip."""
     levels = [*(region_ancestors(region) if region else []), ALL_REGIONS]
-    if not redis_store.available():
-        return None, []
-    try:
-        pipe = redis_store.client.pipeline(transaction=False)
+
+    def read(client: redis.Redis) -> list:
+        pipe = client.pipeline(transaction=False)
         pipe.get(VERSION_KEY)
         for level in levels:
-            pipe.zrevrange(_key(audience, level), 0, depth - 1)
-        version, *rankings = pipe.execute()
-    except redis.RedisError as exc:
-        redis_store.mark_down(exc)
+            pipe.zrevrange(ranking_key(audience, level), 0, depth - 1)
+        return pipe.execute()
+
+    answers = redis_store.attempt(read, None)
+    if answers is None:
         return None, []
+    version, *rankings = answers
     return (int(version) if version is not None else None), rankings
 
 

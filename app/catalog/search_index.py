@@ -14,7 +14,7 @@ import redis
 import sqlalchemy as sa
 from flask import current_app
 
-from app.catalog.hot import ALL_REGIONS, AUDIENCES, _key
+from app.catalog.hot import ALL_REGIONS, AUDIENCES, ranking_key
 from app.catalog.versions import current_version
 from app.extensions import celery, db, redis_store
 from app.models import Bundle, ServiceItem, Synonym
@@ -31,16 +31,14 @@ def _index_key(version: int) -> str:
 
 def _popularity() -> dict[str, float]:
     """Each item's share of the busiest item's decayed use, nationwide."""
+    def read(client: redis.Redis) -> list[list[tuple[str, float]]]:
+        return [client.zrange(ranking_key(audience, ALL_REGIONS), 0, -1, withscores=True)
+                for audience in AUDIENCES]
+
     scores: dict[str, float] = {}
-    if not redis_store.available():
-        return scores
-    try:
-        for audience in AUDIENCES:
-            for code, score in redis_store.client.zrange(_key(audience, ALL_REGIONS), 0, -1,
-                                                         withscores=True):
-                scores[code] = scores.get(code, 0.0) + score
-    except redis.RedisError as exc:
-        redis_store.mark_down(exc)
+    for ranking in redis_store.attempt(read, []):
+        for code, score in ranking:
+            scores[code] = scores.get(code, 0.0) + score
     top = max(scores.values(), default=0.0)
     return {code: score / top for code, score in scores.items()} if top else {}
 
@@ -74,23 +72,14 @@ def synonyms() -> dict[str, list[str]]:
 def build_and_share(version: int) -> SearchIndex:
     """Build the index of the catalog as it is now and store it for the other workers."""
     index = SearchIndex.build(catalog_documents(), synonyms())
-    if redis_store.available():
-        try:
-            redis_store.client.set(_index_key(version), index.to_bytes(), ex=INDEX_TTL_SECONDS,
-                                   nx=True)
-        except redis.RedisError as exc:
-            redis_store.mark_down(exc)
+    data = index.to_bytes()
+    redis_store.attempt(lambda r: r.set(_index_key(version), data, ex=INDEX_TTL_SECONDS,
+                                        nx=True), None, binary=True)
     return index
 
 
 def _shared(version: int) -> SearchIndex | None:
-    if not redis_store.available():
-        return None
-    try:
-        data = redis_store.binary_client.get(_index_key(version))
-    except redis.RedisError as exc:
-        redis_store.mark_down(exc)
-        return None
+    data = redis_store.attempt(lambda r: r.get(_index_key(version)), None, binary=True)
     if not data:
         return None
     try:
@@ -102,13 +91,9 @@ def _shared(version: int) -> SearchIndex | None:
 
 def _claim_build(version: int) -> bool:
     """True for the one worker that should build this version; the others keep the old index."""
-    if not redis_store.available():
-        return True
-    try:
-        return bool(redis_store.client.set(f"search:building:{version}", "1", nx=True, ex=60))
-    except redis.RedisError as exc:
-        redis_store.mark_down(exc)
-        return True
+    claimed = redis_store.attempt(
+        lambda r: r.set(f"search:building:{version}", "1", nx=True, ex=60), True)
+    return bool(claimed)
 
 
 def current_index() -> SearchIndex:

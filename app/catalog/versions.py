@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-import redis
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 
@@ -31,12 +30,7 @@ def version_from_database() -> int:
 
 
 def remember_version(version: int) -> None:
-    if not redis_store.available():
-        return
-    try:
-        redis_store.client.set(VERSION_KEY, version, ex=VERSION_TTL_SECONDS)
-    except redis.RedisError as exc:
-        redis_store.mark_down(exc)
+    redis_store.attempt(lambda r: r.set(VERSION_KEY, version, ex=VERSION_TTL_SECONDS), None)
 
 
 def current_version() -> int:
@@ -66,14 +60,9 @@ def _read_version() -> int:
 
 
 def _fetch_version() -> int:
-    if redis_store.available():
-        try:
-            cached = redis_store.client.get(VERSION_KEY)
-        except redis.RedisError as exc:
-            redis_store.mark_down(exc)
-            cached = None
-        if cached is not None:
-            return int(cached)
+    cached = redis_store.attempt(lambda r: r.get(VERSION_KEY), None)
+    if cached is not None:
+        return int(cached)
     version = version_from_database()
     remember_version(version)
     return version
@@ -94,9 +83,4 @@ def publish_version() -> None:
     if has_request_context():
         request.environ.pop(_MEMO, None)
     current_app.extensions.pop("catalog_version_memo", None)
-    if not redis_store.available():
-        return
-    try:
-        redis_store.client.delete(VERSION_KEY)
-    except redis.RedisError as exc:
-        redis_store.mark_down(exc)
+    redis_store.attempt(lambda r: r.delete(VERSION_KEY), None)
