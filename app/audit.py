@@ -9,6 +9,7 @@ from flask import g, has_request_context, request
 
 from app.extensions import db
 from app.models import AdminAccount, AuditEntry
+from app.pages import Page, paginate
 
 
 def record(action: str, *, actor: AdminAccount | None, target_type: str = "",
@@ -28,14 +29,11 @@ def record(action: str, *, actor: AdminAccount | None, target_type: str = "",
 
 
 def audit_page(*, page: int, per_page: int, action: str | None = None,
-               actor: str | None = None) -> tuple[list[AuditEntry], int]:
+               actor: str | None = None) -> Page:
     """Newest entries first, optionally of one action or one actor."""
-    query = sa.select(AuditEntry)
+    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
     if action:
         query = query.where(AuditEntry.action == action)
     if actor:
         query = query.where(AuditEntry.actor_name == actor)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(AuditEntry.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page))
-    return list(rows), total or 0
+    return paginate(query, page=page, per_page=per_page)

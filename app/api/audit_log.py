@@ -5,9 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from app.api.schemas import LocalDateTime, PageQuerySchema
+from app.api.schemas import LocalDateTime, PageQuerySchema, PageSchema
 from app.audit import audit_page
 from app.auth import roles_required
+from app.pages import Page
 
 blp = Blueprint("audit_log", __name__, url_prefix="/api/v1/admin/audit-log",
                 description="Every admin and verifier action")
@@ -31,20 +32,15 @@ class AuditEntrySchema(ma.Schema):
     ip_address = ma.fields.String()
 
 
-class AuditPageSchema(ma.Schema):
+class AuditPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(AuditEntrySchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
 
 
 @blp.get("")
 @roles_required("auditor")
 @blp.arguments(AuditQuerySchema(), location="query")
 @blp.response(200, AuditPageSchema)
-def get_audit_log(query: dict) -> dict:
+def get_audit_log(query: dict) -> Page:
     """Audit entries, newest first."""
-    items, total = audit_page(page=query["page"], per_page=query["per_page"],
-                              action=query.get("action"), actor=query.get("actor"))
-    return {"items": items, "page": query["page"], "per_page": query["per_page"],
-            "total": total}
+    return audit_page(page=query["page"], per_page=query["per_page"],
+                      action=query.get("action"), actor=query.get("actor"))

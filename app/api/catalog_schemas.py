@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.api.schemas import PageSchema
 from app.models.catalog import AUDIENCES, ONLINE_LEVELS
 
 REGION_CODE = ma.validate.Regexp(r"^\d{6}$", error="行政区划代码应为 6 位数字")
@@ -30,10 +31,8 @@ class ItemListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ItemSummarySchema))
 
 
-class ItemPageSchema(ItemListSchema):
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+class ItemPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(ItemSummarySchema))
 
 
 class CodeNameSchema(ma.Schema):

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
-from app.api.schemas import LocalDateTime, PageQuerySchema, RequestSchema
+from app.api.schemas import LocalDateTime, PageQuerySchema, PageSchema, RequestSchema
 from app.auth import user_required
 from app.certificates.holdings import (
     access_log,
@@ -18,6 +18,7 @@ from app.certificates.holdings import (
 )
 from app.certificates.presenting import DERIVED_CLAIMS, present
 from app.extensions import db
+from app.pages import Page
 
 blp = Blueprint("certificates", __name__, url_prefix="/api/v1/me/certificates",
                 description="E-certificates of the caller and their enterprises")
@@ -87,11 +88,8 @@ class AccessEntrySchema(ma.Schema):
     at = LocalDateTime()
 
 
-class AccessLogSchema(ma.Schema):
+class AccessLogSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(AccessEntrySchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
 
 
 @blp.get("")
@@ -129,8 +127,7 @@ def post_presentation(body: dict, certificate_id: str) -> dict:
 @user_required
 @blp.arguments(PageQuerySchema(), location="query")
 @blp.response(200, AccessLogSchema)
-def get_access_log(query: dict, certificate_id: str) -> dict:
+def get_access_log(query: dict, certificate_id: str) -> Page:
     """Who viewed, was shown or verified the certificate, when, and for what."""
     certificate = certificate_for(current_user, certificate_id)
-    rows, total = access_log(certificate, query["page"], query["per_page"])
-    return {"items": rows, "page": query["page"], "per_page": query["per_page"], "total": total}
+    return access_log(certificate, query["page"], query["per_page"])

@@ -26,6 +26,14 @@ class LocalDateTime(ma.fields.DateTime):
         return value.astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
+class PageSchema(ma.Schema):
+    """What every paged answer carries beside its `items`."""
+
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
 class PageQuerySchema(RequestSchema):
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=10_000))
     per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))

@@ -20,6 +20,7 @@ from app.catalog.queries import get_service, list_services
 from app.extensions import db
 from app.models import User
 from app.models.catalog import ONLINE_LEVELS
+from app.pages import Page
 from app.rate_limit import limit_by_ip
 
 blp = Blueprint("services", __name__, url_prefix="/api/v1/services",
@@ -59,12 +60,11 @@ def optional_user() -> User | None:
 @versioned
 @blp.arguments(ServiceQuerySchema(), location="query")
 @blp.response(200, ItemPageSchema)
-def get_services(query: dict) -> dict:
+def get_services(query: dict) -> Page:
     """Service items in curated order, filtered by theme, audience, region and online level."""
-    items, total = list_services(
+    return list_services(
         theme=query.get("theme"), audience=query.get("audience"), region=query.get("region"),
         online_level=query.get("online_level"), page=query["page"], per_page=query["per_page"])
-    return {"items": items, "page": query["page"], "per_page": query["per_page"], "total": total}
 
 
 @blp.get("/hot")

@@ -13,6 +13,7 @@ from app.errors import ApiError
 from app.extensions import db
 from app.identifiers import SERVICE_ITEM_TYPES
 from app.models import Bundle, ServiceItem
+from app.pages import Page
 
 
 def _not_found(what: str, code: str) -> ApiError:
@@ -28,8 +29,7 @@ def list_themes(audience: str | None = None) -> list[dict[str, Any]]:
 
 
 def list_services(*, theme: str | None, audience: str | None, region: str | None,
-                  online_level: str | None, page: int, per_page: int
-                  ) -> tuple[list[dict[str, Any]], int]:
+                  online_level: str | None, page: int, per_page: int) -> Page:
     """One page of item summaries in curated order, filtered."""
     snapshot = catalog_snapshot()
     scope = region_scope(region)
@@ -38,7 +38,8 @@ def list_services(*, theme: str | None, audience: str | None, region: str | None
                 and (theme is None or theme in s.themes)
                 and (online_level is None or s.online_level == online_level)]
     start = (page - 1) * per_page
-    return [s.payload() for s in matching[start:start + per_page]], len(matching)
+    return Page([s.payload() for s in matching[start:start + per_page]], page, per_page,
+                len(matching))
 
 
 def _guide(item: ServiceItem, region_names: dict[str, str]) -> dict[str, Any]:

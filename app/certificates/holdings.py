@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import User
 from app.models.certificate import Certificate, CertificateAccess
 from app.orm import utcnow
+from app.pages import Page, paginate
 from app.personal_data import mask_cert_number, mask_id_number, mask_name
 from app.vault import vault
 
@@ -106,10 +107,8 @@ def log_access(certificate: Certificate, action: str, *, actor_kind: str,
         request_id=(g.get("request_id") or "") if has_request_context() else ""))
 
 
-def access_log(certificate: Certificate, page: int, per_page: int
-               ) -> tuple[list[CertificateAccess], int]:
-    query = sa.select(CertificateAccess).where(CertificateAccess.certificate_id == certificate.id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.order_by(CertificateAccess.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page))
-    return list(rows), total
+def access_log(certificate: Certificate, page: int, per_page: int) -> Page:
+    """The certificate's access log, newest first."""
+    return paginate(sa.select(CertificateAccess)
+                    .where(CertificateAccess.certificate_id == certificate.id)
+                    .order_by(CertificateAccess.id.desc()), page=page, per_page=per_page)
