@@ -156,9 +156,11 @@ class ThemeOutSchema(ma.Schema):
     sort_order = ma.fields.Integer()
 
 
-def _record(action: str, target_type: str, target_id: str, details: dict | None = None) -> None:
+def _commit(action: str, target_type: str, target_id: str, details: dict | None = None) -> None:
+    """Audit the edit and commit it under a new catalog version, in one step for every view."""
     audit.record(action, actor=current_user, target_type=target_type, target_id=target_id,
                  details=details or {})
+    commit_catalog_change()
 
 
 def _find_theme(code: str) -> Theme:
@@ -175,8 +177,7 @@ def _find_theme(code: str) -> Theme:
 def post_theme(body: dict) -> Theme:
     """Create a theme."""
     theme = create_theme(body)
-    _record("catalog.theme_created", "theme", body["code"])
-    commit_catalog_change()
+    _commit("catalog.theme_created", "theme", body["code"])
     return theme
 
 
@@ -189,8 +190,7 @@ def patch_theme(body: dict, code: str) -> Theme:
     theme = _find_theme(code)
     for name, value in body.items():
         setattr(theme, name, value)
-    _record("catalog.theme_updated", "theme", code, {"fields": sorted(body)})
-    commit_catalog_change()
+    _commit("catalog.theme_updated", "theme", code, {"fields": sorted(body)})
     return theme
 
 
@@ -200,8 +200,7 @@ def patch_theme(body: dict, code: str) -> Theme:
 def delete_theme(code: str) -> None:
     """Delete a theme (its items stay, in their other themes)."""
     db.session.delete(_find_theme(code))
-    _record("catalog.theme_deleted", "theme", code)
-    commit_catalog_change()
+    _commit("catalog.theme_deleted", "theme", code)
 
 
 @blp.post("/services")
@@ -211,8 +210,7 @@ def delete_theme(code: str) -> None:
 def post_service(body: dict) -> dict:
     """Create a service item with its guide."""
     create_item(body)
-    _record("catalog.item_created", "service_item", body["code"])
-    commit_catalog_change()
+    _commit("catalog.item_created", "service_item", body["code"])
     return get_service(body["code"])
 
 
@@ -224,9 +222,8 @@ def patch_service(body: dict, code: str) -> dict:
     """Edit any part of an item's guide; the change shows at once in guides and search."""
     item = find_item(code)
     if apply_item(item, body):
-        _record("catalog.item_updated", "service_item", code,
+        _commit("catalog.item_updated", "service_item", code,
                 {"fields": sorted(body), "version": item.version})
-        commit_catalog_change()
     return get_service(code)
 
 
@@ -236,8 +233,7 @@ def patch_service(body: dict, code: str) -> dict:
 def delete_service(code: str) -> None:
     """Delete a service item."""
     db.session.delete(find_item(code))
-    _record("catalog.item_deleted", "service_item", code)
-    commit_catalog_change()
+    _commit("catalog.item_deleted", "service_item", code)
 
 
 @blp.post("/bundles")
@@ -247,8 +243,7 @@ def delete_service(code: str) -> None:
 def post_bundle(body: dict) -> dict:
     """Create a bundle of items with one form."""
     create_bundle(body)
-    _record("catalog.bundle_created", "bundle", body["code"])
-    commit_catalog_change()
+    _commit("catalog.bundle_created", "bundle", body["code"])
     return get_bundle(body["code"])
 
 
@@ -265,8 +260,7 @@ def patch_bundle(body: dict, code: str) -> dict:
     if "items" in body:
         set_bundle_items(bundle, body["items"])
     bundle.version += 1
-    _record("catalog.bundle_updated", "bundle", code, {"fields": sorted(body)})
-    commit_catalog_change()
+    _commit("catalog.bundle_updated", "bundle", code, {"fields": sorted(body)})
     return get_bundle(code)
 
 
@@ -276,8 +270,7 @@ def patch_bundle(body: dict, code: str) -> dict:
 def delete_bundle(code: str) -> None:
     """Delete a bundle (its items stay)."""
     db.session.delete(find_bundle(code))
-    _record("catalog.bundle_deleted", "bundle", code)
-    commit_catalog_change()
+    _commit("catalog.bundle_deleted", "bundle", code)
 
 
 @blp.get("/synonyms")
@@ -297,8 +290,7 @@ def put_synonym_term(body: dict, term: str) -> Synonym:
     if not 1 <= len(term) <= 32:
         raise ApiError(422, message="词语长度应为 1–32 个字符", errors={"term": ["length"]})
     synonym = put_synonym(term, body["expansions"])
-    _record("catalog.synonym_set", "synonym", term, {"expansions": body["expansions"]})
-    commit_catalog_change()
+    _commit("catalog.synonym_set", "synonym", term, {"expansions": body["expansions"]})
     return synonym
 
 
@@ -311,5 +303,4 @@ def delete_synonym(term: str) -> None:
     if synonym is None:
         raise ApiError(404, message="同义词不存在")
     db.session.delete(synonym)
-    _record("catalog.synonym_deleted", "synonym", term)
-    commit_catalog_change()
+    _commit("catalog.synonym_deleted", "synonym", term)
