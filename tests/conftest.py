@@ -135,6 +135,9 @@ def app(_session_app: Flask, wechat_stub: StubServer) -> Iterator[Flask]:
     _session_app.extensions.pop("catalog_snapshot", None)
     _session_app.extensions.pop("search_index", None)
     _session_app.extensions.pop("catalog_version_memo", None)
+    # The signing-key records were emptied with the tables: register and read them afresh.
+    _session_app.extensions.pop("signing_keys_registered", None)
+    _session_app.extensions.pop("signing_key_view", None)
     for cache in _session_app.extensions["micro_caches"].values():
         cache.clear()
     assert not leaks, f"clear ID numbers stored in: {leaks}"

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,7 +82,6 @@ def init_signing(app: Flask) -> None:
     if not keys:
         raise ConfigError("no presentation signing key: set SIGNING_KEY_PEM or SIGNING_KEY_DIR")
     app.extensions["signing_keys"] = {key.kid: key for key in keys}
-    app.extensions["signing_public_keys"] = (0.0, {})
 
 
 def _records(now: datetime) -> list[SigningKeyRecord]:
@@ -103,11 +103,39 @@ def register_local_keys() -> None:
         db.session.commit()
 
 
+@dataclass(frozen=True)
+class KeyView:
+    """The keys that may sign or verify now, as one process last read them."""
+
+    fetched_at: float
+    active: tuple[str, ...]  # not retired, oldest first
+    jwks: tuple[dict, ...]
+    public: dict[str, Ed25519PublicKey]
+
+
+def _key_view(refresh: bool = False) -> KeyView:
+    """Read the key records at most every PUBLIC_KEYS_TTL_SECONDS; register local keys once."""
+    view = current_app.extensions.get("signing_key_view")
+    if (view is not None and not refresh
+            and time.monotonic() - view.fetched_at <= PUBLIC_KEYS_TTL_SECONDS):
+        return view
+    with _lock:
+        if not current_app.extensions.get("signing_keys_registered"):
+            register_local_keys()
+            current_app.extensions["signing_keys_registered"] = True
+        records = _records(utcnow())
+        view = KeyView(time.monotonic(),
+                       tuple(r.kid for r in records if r.retired_at is None),
+                       tuple(r.public_jwk for r in records),
+                       {r.kid: public_key_from_jwk(r.public_jwk) for r in records})
+        current_app.extensions["signing_key_view"] = view
+    return view
+
+
 def current_signing_key() -> SigningKey:
     """The newest local key that rotation has not retired."""
-    register_local_keys()
     local = current_app.extensions["signing_keys"]
-    active = [r.kid for r in _records(utcnow()) if r.retired_at is None and r.kid in local]
+    active = [kid for kid in _key_view().active if kid in local]
     if not active:
         raise ConfigError("every local signing key is retired: install the current key")
     return local[active[-1]]
@@ -115,18 +143,12 @@ def current_signing_key() -> SigningKey:
 
 def public_keys(refresh: bool = False) -> dict[str, Ed25519PublicKey]:
     """kid → public key of every key that may still verify, cached briefly per process."""
-    fetched_at, keys = current_app.extensions["signing_public_keys"]
-    if refresh or time.monotonic() - fetched_at > PUBLIC_KEYS_TTL_SECONDS:
-        with _lock:
-            keys = {r.kid: public_key_from_jwk(r.public_jwk) for r in _records(utcnow())}
-            current_app.extensions["signing_public_keys"] = (time.monotonic(), keys)
-    return keys
+    return _key_view(refresh).public
 
 
 def jwks_document() -> dict:
     """The JWKS that verifies presentation tokens offline: current and recently retired keys."""
-    register_local_keys()
-    return {"keys": [r.public_jwk for r in _records(utcnow())]}
+    return {"keys": list(_key_view().jwks)}
 
 
 def rotate_signing_key() -> SigningKey:
@@ -139,6 +161,6 @@ def rotate_signing_key() -> SigningKey:
     db.session.add(SigningKeyRecord(kid=key.kid, public_jwk=key.public_jwk(), created_at=now))
     db.session.commit()
     current_app.extensions["signing_keys"][key.kid] = key
-    current_app.extensions["signing_public_keys"] = (0.0, {})
+    current_app.extensions.pop("signing_key_view", None)
     log.info("presentation signing key rotated; new kid %s", key.kid)
     return key
