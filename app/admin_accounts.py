@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.errors import ApiError
+from app.errors import ApiError, invalid_field
 from app.extensions import db
 from app.models import AdminAccount
 from app.models.admin import ACCOUNT_ROLES
@@ -29,7 +29,7 @@ def find_admin(username: str) -> AdminAccount | None:
 def validate_roles(roles: list[str]) -> list[str]:
     unknown = sorted(set(roles) - set(ACCOUNT_ROLES))
     if unknown:
-        raise ApiError(422, message="未知角色：" + "、".join(unknown), errors={"roles": unknown})
+        raise invalid_field("roles", "未知角色：" + "、".join(unknown), unknown)
     return sorted(set(roles))
 
 
@@ -39,8 +39,7 @@ def create_admin(username: str, password: str, roles: list[str],
     if find_admin(username) is not None:
         raise ApiError(409, message="用户名已存在", errors={"username": ["已存在"]})
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ApiError(422, message=f"密码至少 {MIN_PASSWORD_LENGTH} 位",
-                       errors={"password": ["too short"]})
+        raise invalid_field("password", f"密码至少 {MIN_PASSWORD_LENGTH} 位", ["too short"])
     account = AdminAccount(username=username, password_hash=hash_password(password),
                            institution_name=institution_name, display_name=display_name)
     account.set_roles(validate_roles(roles))

@@ -77,6 +77,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return _require(check)
 
 
-def current_account() -> User | AdminAccount:
-    """The caller behind the verified token."""
-    return current_user
+def optional_user() -> User | None:
+    """The logged-in mini program user, if a valid token came with the request."""
+    verify_jwt_in_request(optional=True)
+    return current_user if get_jwt().get("kind") == "user" else None

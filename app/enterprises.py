@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.errors import ApiError
+from app.errors import ApiError, invalid_field
 from app.extensions import db
 from app.identifiers import InvalidIdentifier, parse_uscc
 from app.models import Enterprise, EnterpriseBinding, User
@@ -18,7 +18,7 @@ def check_uscc(value: str) -> str:
     try:
         return parse_uscc(value)
     except InvalidIdentifier as exc:
-        raise ApiError(422, message=exc.message, errors={"uscc": [exc.message]}) from None
+        raise invalid_field("uscc", exc.message) from None
 
 
 def find_enterprise(uscc: str) -> Enterprise:
@@ -85,11 +85,11 @@ def delegate_agent(legal_rep: User, uscc: str, *, user_id: str | None, invite_co
     _legal_rep_binding(legal_rep, enterprise)
     agent = _find_user(user_id, invite_code)
     if agent.id == legal_rep.id:
-        raise ApiError(422, message="不能将自己设为经办人", errors={"user_id": ["不能是本人"]})
+        raise invalid_field("user_id", "不能将自己设为经办人", ["不能是本人"])
     if not agent.real_name_verified:
-        raise ApiError(422, message="经办人须先完成实名认证", errors={"user_id": ["未实名"]})
+        raise invalid_field("user_id", "经办人须先完成实名认证", ["未实名"])
     if expires_at is not None and expires_at <= utcnow():
-        raise ApiError(422, message="授权截止时间须晚于当前时间", errors={"expires_at": ["已过去"]})
+        raise invalid_field("expires_at", "授权截止时间须晚于当前时间", ["已过去"])
     binding = binding_of(agent, enterprise)
     if binding is None:
         binding = EnterpriseBinding(user_id=agent.id, enterprise=enterprise)

@@ -49,6 +49,11 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def invalid_field(field: str, message: str, details: list[str] | None = None) -> ApiError:
+    """A 422 naming the field: `message` for people, `details` (default: the message) for it."""
+    return ApiError(422, message=message, errors={field: details or [message]})
+
+
 def error_response(status: int, error: str | None = None, message: str | None = None,
                    errors: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
                    **extra: Any) -> Response:

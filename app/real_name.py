@@ -9,7 +9,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from flask import current_app
 
-from app.errors import ApiError
+from app.errors import ApiError, invalid_field
 from app.extensions import db
 from app.identifiers import IdNumberFacts, InvalidIdentifier, parse_id_number
 from app.models import User
@@ -57,8 +57,8 @@ def identity_verifier() -> IdentityVerifier:
 def check_name(name: str) -> str:
     name = name.strip()
     if not 2 <= len(name) <= 30 or not NAME_PATTERN.match(name):
-        raise ApiError(422, message="姓名应为 2–30 个汉字，少数民族姓名可用“·”分隔",
-                       errors={"name": ["姓名格式不正确"]})
+        raise invalid_field("name", "姓名应为 2–30 个汉字，少数民族姓名可用“·”分隔",
+                            ["姓名格式不正确"])
     return name
 
 
@@ -66,7 +66,7 @@ def check_id_number(id_number: str) -> IdNumberFacts:
     try:
         return parse_id_number(id_number)
     except InvalidIdentifier as exc:
-        raise ApiError(422, message=exc.message, errors={"id_number": [exc.message]}) from None
+        raise invalid_field("id_number", exc.message) from None
 
 
 def verify_real_name(user: User, name: str, id_number: str) -> User:

@@ -26,7 +26,7 @@ from app.catalog.upkeep import (
     put_synonym,
     set_bundle_items,
 )
-from app.errors import ApiError
+from app.errors import ApiError, invalid_field
 from app.extensions import db
 from app.identifiers import InvalidIdentifier, parse_service_item_code
 from app.models import Synonym, Theme
@@ -288,7 +288,7 @@ def get_synonyms() -> dict:
 def put_synonym_term(body: dict, term: str) -> Synonym:
     """Set what a colloquial term stands for (e.g. 驾照 → 机动车驾驶证)."""
     if not 1 <= len(term) <= 32:
-        raise ApiError(422, message="词语长度应为 1–32 个字符", errors={"term": ["length"]})
+        raise invalid_field("term", "词语长度应为 1–32 个字符", ["length"])
     synonym = put_synonym(term, body["expansions"])
     _commit("catalog.synonym_set", "synonym", term, {"expansions": body["expansions"]})
     return synonym

@@ -13,7 +13,7 @@ from app.api.catalog_schemas import (
 )
 from app.api.http_cache import short_lived
 from app.api.schemas import RequestSchema, prebuilt
-from app.api.services import optional_user
+from app.auth import optional_user
 from app.catalog.home import home
 
 blp = Blueprint("home", __name__, url_prefix="/api/v1/home", description="The home page")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 from flask_smorest import Blueprint
 
 from app.api.catalog_schemas import (
@@ -14,11 +13,11 @@ from app.api.catalog_schemas import (
 )
 from app.api.http_cache import short_lived, versioned
 from app.api.schemas import PageQuerySchema, RequestSchema, prebuilt
+from app.auth import optional_user
 from app.catalog.home import record_visit
 from app.catalog.hot import hot_items
 from app.catalog.queries import get_service, list_services
 from app.extensions import db
-from app.models import User
 from app.models.catalog import ONLINE_LEVELS
 from app.pages import Page
 from app.rate_limit import limit_by_ip
@@ -48,12 +47,6 @@ class VisitSchema(RequestSchema):
 
 class VisitResultSchema(ma.Schema):
     status = ma.fields.String(metadata={"example": "recorded"})
-
-
-def optional_user() -> User | None:
-    """The logged-in mini program user, if a valid token came with the request."""
-    verify_jwt_in_request(optional=True)
-    return current_user if get_jwt().get("kind") == "user" else None
 
 
 @blp.get("")

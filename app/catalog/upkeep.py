@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.catalog.versions import bump_version, current_version, publish_version
-from app.errors import ApiError
+from app.errors import ApiError, invalid_field
 from app.extensions import db
 from app.models import Bundle, BundleItem, Region, ServiceItem, ServiceMaterial, Synonym, Theme
 
@@ -31,15 +31,11 @@ ITEM_FIELDS = ("name", "short_name", "department", "audience", "legal_basis", "c
                "zero_trip", "faqs", "keywords", "pinned", "sort_order")
 
 
-def invalid(field: str, message: str) -> ApiError:
-    return ApiError(422, message=message, errors={field: [message]})
-
-
 def _themes(codes: list[str]) -> list[Theme]:
     themes = list(db.session.scalars(sa.select(Theme).where(Theme.code.in_(codes))))
     unknown = sorted(set(codes) - {t.code for t in themes})
     if unknown:
-        raise invalid("themes", "未知主题：" + "、".join(unknown))
+        raise invalid_field("themes", "未知主题：" + "、".join(unknown))
     return sorted(themes, key=lambda t: codes.index(t.code))
 
 
@@ -47,7 +43,7 @@ def _check_regions(codes: list[str]) -> list[str]:
     known = set(db.session.scalars(sa.select(Region.code).where(Region.code.in_(codes))))
     unknown = sorted(set(codes) - known)
     if unknown:
-        raise invalid("regions", "未知行政区划：" + "、".join(unknown))
+        raise invalid_field("regions", "未知行政区划：" + "、".join(unknown))
     return codes
 
 
@@ -56,11 +52,11 @@ def _sync_materials(item: ServiceItem, rows: list[dict[str, Any]]) -> None:
     deleting the one it replaces, and trip the (item, key) unique constraint."""
     keys = [row["id"] for row in rows]
     if len(set(keys)) != len(keys):
-        raise invalid("materials", "材料编号重复")
+        raise invalid_field("materials", "材料编号重复")
     unknown = sorted({row.get("certificate_type") for row in rows}
                      - KNOWN_CERTIFICATE_TYPES - {None})
     if unknown:
-        raise invalid("materials", "未知电子证照类型：" + "、".join(unknown))
+        raise invalid_field("materials", "未知电子证照类型：" + "、".join(unknown))
     existing = {m.material_key: m for m in item.materials}
     kept = []
     for position, row in enumerate(rows):
@@ -100,9 +96,9 @@ def apply_item(item: ServiceItem, data: dict[str, Any]) -> bool:
             _sync_materials(item, wanted)
             changed = True
     if item.promised_limit_days > item.legal_limit_days:
-        raise invalid("promised_limit_days", "承诺时限不能超过法定时限")
+        raise invalid_field("promised_limit_days", "承诺时限不能超过法定时限")
     if item.zero_trip and item.online_level != "全程网办":
-        raise invalid("zero_trip", "只有全程网办的事项可以零跑动")
+        raise invalid_field("zero_trip", "只有全程网办的事项可以零跑动")
     if changed and item.id is not None:
         item.version += 1
     return changed
@@ -131,9 +127,9 @@ def set_bundle_items(bundle: Bundle, codes: list[str]) -> None:
         sa.select(ServiceItem).where(ServiceItem.code.in_(codes)))}
     unknown = [c for c in codes if c not in items]
     if unknown:
-        raise invalid("items", "未知事项：" + "、".join(unknown))
+        raise invalid_field("items", "未知事项：" + "、".join(unknown))
     if len(set(codes)) != len(codes):
-        raise invalid("items", "事项重复")
+        raise invalid_field("items", "事项重复")
     if [m.item.code for m in bundle.members] == codes:
         return
     existing = {m.item.code: m for m in bundle.members}  # kept in place, as for materials

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.errors import ApiError
+from app.errors import ApiError, invalid_field
 from app.extensions import db
 from app.identifiers import InvalidIdentifier, make_cert_identifier, parse_id_number, parse_uscc
 from app.models import Enterprise
@@ -38,7 +38,7 @@ def once(key_id: str, event_id: str, kind: str,
 def find_type(code: str) -> CertificateType:
     kind = db.session.scalar(sa.select(CertificateType).where(CertificateType.code == code))
     if kind is None:
-        raise ApiError(422, message=f"未知证照类型：{code}", errors={"type": ["unknown"]})
+        raise invalid_field("type", f"未知证照类型：{code}", ["unknown"])
     return kind
 
 
@@ -53,25 +53,22 @@ def issue(kind: CertificateType, *, holder_id_number: str | None, holder_uscc: s
         try:
             holder = parse_id_number(holder_id_number or "").number
         except InvalidIdentifier as exc:
-            raise ApiError(422, message=exc.message,
-                           errors={"holder.id_number": [exc.message]}) from None
+            raise invalid_field("holder.id_number", exc.message) from None
         certificate.holder_id_index = cipher.blind_index(holder, ID_NUMBER_INDEX)
     else:
         try:
             uscc = parse_uscc(holder_uscc or "")
         except InvalidIdentifier as exc:
-            raise ApiError(422, message=exc.message,
-                           errors={"holder.uscc": [exc.message]}) from None
+            raise invalid_field("holder.uscc", exc.message) from None
         enterprise = db.session.scalar(sa.select(Enterprise).where(Enterprise.uscc == uscc))
         if enterprise is None:
-            raise ApiError(422, message="企业不存在", errors={"holder.uscc": ["unknown"]})
+            raise invalid_field("holder.uscc", "企业不存在", ["unknown"])
         certificate.holder_enterprise_id = enterprise.id
     if expires_at is not None and expires_at <= issued_at:
-        raise ApiError(422, message="有效期止应晚于签发日期", errors={"expires_at": ["too early"]})
+        raise invalid_field("expires_at", "有效期止应晚于签发日期", ["too early"])
     unknown = sorted(set(fields) - {f["name"] for f in kind.fields})
     if unknown:
-        raise ApiError(422, message="证照类型没有这些字段：" + "、".join(unknown),
-                       errors={"fields": unknown})
+        raise invalid_field("fields", "证照类型没有这些字段：" + "、".join(unknown), unknown)
     index = cipher.blind_index(f"{kind.code}:{number}", NUMBER_INDEX)
     if db.session.scalar(sa.select(Certificate.id).where(Certificate.type_id == kind.id,
                                                          Certificate.number_index == index)):

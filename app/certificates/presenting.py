@@ -15,7 +15,7 @@ from app import audit
 from app.certificates.holdings import field_values, log_access
 from app.certificates.signing import current_signing_key, public_keys
 from app.china_time import age_on, today_in_china
-from app.errors import ApiError
+from app.errors import ApiError, invalid_field
 from app.extensions import db
 from app.models import AdminAccount, User
 from app.models.certificate import Certificate, PresentationUse
@@ -54,8 +54,7 @@ def present(holder: User, certificate: Certificate, fields: list[str] | None,
     chosen = kind.display_fields if fields is None else list(dict.fromkeys(fields))
     unknown = [name for name in chosen if kind.field(name) is None]
     if unknown:
-        raise ApiError(422, message="该证照没有这些字段：" + "、".join(unknown),
-                       errors={"fields": unknown})
+        raise invalid_field("fields", "该证照没有这些字段：" + "、".join(unknown), unknown)
     values = field_values(certificate)
     claims: dict[str, Any] = {
         "iss": current_app.config["PRESENTATION_ISSUER"],
@@ -67,7 +66,7 @@ def present(holder: User, certificate: Certificate, fields: list[str] | None,
     if derived:
         birth = _birth_date(values, holder) if kind.holder_kind == "personal" else None
         if birth is None:
-            raise ApiError(422, message="该证照无法证明年龄", errors={"derived": derived})
+            raise invalid_field("derived", "该证照无法证明年龄", derived)
         age = age_on(birth, today_in_china())
         claims["derived"] = {name: age >= DERIVED_CLAIMS[name] for name in derived}
     token = sign_presentation(current_signing_key(), claims)
