@@ -16,16 +16,6 @@ from tests.factories import (
 )
 
 
-@pytest.fixture
-def holder(app_context):
-    return create_user(name="李明")
-
-
-@pytest.fixture
-def licence(holder):
-    return issue_certificate(kind=create_certificate_type(), holder=holder)
-
-
 def present(client, user, certificate, **body):
     return client.post(f"/api/v1/me/certificates/{certificate.id}/presentations",
                        headers=auth_headers(user), json={"purpose": "酒店入住", **body})

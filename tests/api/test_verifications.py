@@ -14,20 +14,7 @@ from app.models import AuditEntry
 from tests.factories import (
     auth_headers,
     create_admin,
-    create_certificate_type,
-    create_user,
-    issue_certificate,
 )
-
-
-@pytest.fixture
-def holder(app_context):
-    return create_user(name="李明")
-
-
-@pytest.fixture
-def licence(holder):
-    return issue_certificate(kind=create_certificate_type(), holder=holder)
 
 
 @pytest.fixture
