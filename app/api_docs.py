@@ -49,6 +49,7 @@ class Api(flask_smorest.Api):
         app.register_blueprint(_docs_assets)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
+        # Imported here: app.errors needs app.extensions, which is built on this module.
         from app.errors import handle_http_exception
 
         return handle_http_exception(error)

@@ -9,16 +9,16 @@ from flask import Flask, current_app
 
 from app import audit
 from app.admin_accounts import create_admin
+from app.certificates.signing import key_dir, rotate_signing_key
 from app.errors import ApiError
 from app.extensions import db
 from app.models.admin import ACCOUNT_ROLES
+from app.seed import seed_demo
 
 
 @click.command("seed-demo")
 def seed_demo_command() -> None:
     """Load the demo data (safe to run again: existing rows are kept)."""
-    from app.seed import seed_demo
-
     changes = seed_demo()
     for name, count in changes.items():
         click.echo(f"{name}: {count} changed")
@@ -51,8 +51,6 @@ def create_admin_command(username: str, roles: tuple[str, ...], institution: str
 @click.command("rotate-signing-key")
 def rotate_signing_key_command() -> None:
     """Start signing presentations with a new key; the old ones verify until their tokens expire."""
-    from app.certificates.signing import key_dir, rotate_signing_key
-
     key = rotate_signing_key()
     audit.record("signing_key.rotated", actor=None, actor_name="cli", target_type="signing_key",
                  target_id=key.kid)

@@ -16,6 +16,8 @@ from flask import Flask, Response, g, jsonify
 from flask_jwt_extended import JWTManager
 from werkzeug.exceptions import HTTPException
 
+from app.extensions import db
+
 log = logging.getLogger(__name__)
 
 ERROR_CODES: dict[int, tuple[str, str]] = {
@@ -130,8 +132,6 @@ def handle_unexpected(exc: Exception) -> Response:
 
 
 def _rollback_quietly() -> None:
-    from app.extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # the database may be the thing that is down

@@ -5,17 +5,14 @@ from __future__ import annotations
 import uuid
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask import Response, g, jsonify
 from flask_smorest import Blueprint
 
 from app.api.schemas import RequestSchema
 from app.certificates.holdings import summary
-from app.certificates.issuing import find_type, issue, once, revoke
+from app.certificates.issuing import find_certificate, find_type, issue, once, revoke
 from app.department_auth import department_signed
-from app.errors import ApiError
 from app.extensions import db
-from app.models.certificate import Certificate
 
 blp = Blueprint("integrations", __name__, url_prefix="/api/v1/integrations",
                 description="Department systems (HMAC-SHA256 signed)")
@@ -92,12 +89,7 @@ def post_revocation(body: dict, certificate_id: str) -> Response:
     """Revoke a certificate; presentations already handed out stop verifying at once."""
 
     def act() -> tuple[int, dict]:
-        certificate = db.session.scalar(sa.select(Certificate).where(
-            sa.or_(Certificate.identifier == certificate_id,
-                   Certificate.id == (int(certificate_id) if certificate_id.isdigit() else -1))))
-        if certificate is None:
-            raise ApiError(404, message="证照不存在", errors={"id": ["not found"]})
-        revoke(certificate, body["reason"])
+        certificate = revoke(find_certificate(certificate_id), body["reason"])
         return 200, {"id": str(certificate.id), "identifier": certificate.identifier,
                      "status": "revoked"}
 

@@ -11,6 +11,7 @@ from app.catalog.snapshot import CatalogSnapshot, region_scope
 from app.china_time import age_on, today_in_china
 from app.enterprises import bindings_of, is_active
 from app.models import User
+from app.seed import load_data
 
 MAX_RECOMMENDED = 8
 
@@ -18,7 +19,6 @@ MAX_RECOMMENDED = 8
 @dataclass(frozen=True)
 class Profile:
     """The facts recommendation rules look at."""
-
     age: int | None
     gender: str | None
     region: str | None
@@ -52,8 +52,7 @@ def matches(when: dict[str, Any], profile: Profile) -> bool:
 
 @functools.cache
 def rules() -> tuple[dict[str, Any], ...]:
-    from app.seed import load_data
-
+    """The recommendation rules, read once per process from their data file."""
     return tuple(load_data("recommendations.json")["rules"])
 
 

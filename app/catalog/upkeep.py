@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.catalog.search_index import build_search_index
 from app.catalog.versions import bump_version, current_version, publish_version
 from app.errors import ApiError, invalid_field
 from app.extensions import db
@@ -162,8 +163,6 @@ def put_synonym(term: str, expansions: list[str]) -> Synonym:
 
 def commit_catalog_change() -> int:
     """Commit an edit with a new catalog version, make every worker see it, prepare search."""
-    from app.catalog.search_index import build_search_index
-
     bump_version()
     db.session.commit()
     publish_version()

@@ -84,6 +84,16 @@ def issue(kind: CertificateType, *, holder_id_number: str | None, holder_uscc: s
     return certificate
 
 
+def find_certificate(reference: str) -> Certificate:
+    """A certificate by its id, or by its identifier (which always has dots in it)."""
+    condition = (Certificate.id == int(reference) if reference.isdigit()
+                 else Certificate.identifier == reference)
+    certificate = db.session.scalar(sa.select(Certificate).where(condition))
+    if certificate is None:
+        raise ApiError(404, message="证照不存在", errors={"id": ["not found"]})
+    return certificate
+
+
 def revoke(certificate: Certificate, reason: str) -> Certificate:
     """Revoke now: presentations already handed out fail, since verification checks status."""
     if certificate.revoked_at is None:
