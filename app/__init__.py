@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, logging, extensions, blueprints, error handlers, CLI."""
+    """Build the app: configuration, logging, extensions, the HTTP API and its errors, CLI."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(app.instance_path, overrides=config))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  (Chinese stays readable)
@@ -24,8 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.session_interface = NullSessionInterface()
     register_logging(app)
     register_extensions(app)
-    register_blueprints(app)
-    register_error_handlers(app)
+    register_api(app)
     register_commands(app)
     announce_mode(app)
     return app
@@ -42,7 +41,7 @@ class NullSessionInterface(SessionInterface):
 
 
 def register_logging(app: Flask) -> None:
-    from app.request_log import configure_logging, register_request_hooks
+    from app.platform.request_log import configure_logging, register_request_hooks
 
     configure_logging(app)
     register_request_hooks(app)
@@ -50,14 +49,14 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered before migrations look)
+    from app.api.errors import register_jwt_errors
     from app.api.http_cache import init_micro_caches
-    from app.auth import register_jwt_callbacks
-    from app.background import init_celery
+    from app.api.permissions import register_jwt_callbacks
     from app.certificates.signing import init_signing
-    from app.department_auth import init_department_keys
-    from app.errors import register_jwt_errors
-    from app.extensions import api, db, jwt, migrate, redis_store
-    from app.vault import init_vault
+    from app.extensions import db, jwt, migrate, redis_store
+    from app.identity.partner_signing import init_department_keys
+    from app.platform.tasks import init_celery
+    from app.privacy.vault import init_vault
     from app.wechat import init_wechat
 
     db.init_app(app)
@@ -72,23 +71,16 @@ def register_extensions(app: Flask) -> None:
     init_department_keys(app)
     init_micro_caches(app)
     init_signing(app)
-    api.init_app(app)
     init_celery(app)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
-def register_blueprints(app: Flask) -> None:
-    from app.api import register_blueprints as register_api
+def register_api(app: Flask) -> None:
+    from app import api
 
-    register_api()
-
-
-def register_error_handlers(app: Flask) -> None:
-    from app.errors import register_error_handlers as register
-
-    register(app)
+    api.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -7,12 +7,12 @@ import sys
 import click
 from flask import Flask, current_app
 
-from app import audit
-from app.admin_accounts import create_admin
+from app.api.errors import ApiError
 from app.certificates.signing import key_dir, rotate_signing_key
-from app.errors import ApiError
 from app.extensions import db
+from app.identity.admin_accounts import create_admin
 from app.models.admin import ACCOUNT_ROLES
+from app.platform import audit
 from app.seed import seed_demo
 
 

@@ -1,4 +1,4 @@
-"""Extensions, created once here and bound to the app in `create_app`."""
+"""Extensions, created once here and bound to the app in `create_app` (the Api lives in app.api)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-import app.validation_messages  # noqa: F401  (before any schema exists; see the module)
-from app.api_docs import Api
-from app.orm import Base
-from app.redis_store import RedisStore
+from app.platform.orm import Base
+from app.platform.redis_store import RedisStore
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
-api = Api()
 redis_store = RedisStore()
-celery = Celery("zhangshang_ban", set_as_current=False, task_cls="app.background:AppContextTask")
+celery = Celery("zhangshang_ban", set_as_current=False,
+                task_cls="app.platform.tasks:AppContextTask")

@@ -69,7 +69,7 @@ from app.certificates.presenting import present
 from app.extensions import db
 from app.models import User
 from app.models.certificate import Certificate, CertificateType
-from app.admin_login import admin_login
+from app.identity.admin_login import admin_login
 import app.certificates.presenting as presenting
 presenting.qr_svg = lambda token: ""  # drawing QR codes is not what this measures
 app = create_app()

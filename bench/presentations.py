@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from app.presentations import (
+from app.certificates.tokens import (
     MAX_TOKEN_LENGTH,
     VerificationFailure,
     generate_signing_key,

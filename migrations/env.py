@@ -5,7 +5,7 @@ import logging
 from alembic import context
 from flask import current_app
 
-from app.orm import UTCDateTime
+from app.platform.orm import UTCDateTime
 
 log = logging.getLogger("alembic.env")
 config = context.config

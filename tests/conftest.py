@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from app import create_app
-from app.background import init_celery
 from app.extensions import db
+from app.platform.tasks import init_celery
 from mini_program_stub.wechat_server import StubServer
 from tests import personal_numbers
 
@@ -69,7 +69,7 @@ def wechat_stub() -> Iterator[StubServer]:
 def signing_key_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A folder holding one presentation-signing key, as operators provide it."""
     from app.certificates.signing import write_key
-    from app.presentations import generate_signing_key
+    from app.certificates.tokens import generate_signing_key
 
     folder = tmp_path_factory.mktemp("signing-keys")
     write_key(folder, generate_signing_key())

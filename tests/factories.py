@@ -5,15 +5,15 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from app.admin_accounts import create_admin as _create_admin
 from app.extensions import db
-from app.identifier_fakes import fake_uscc
-from app.identifiers import parse_id_number
+from app.identity.admin_accounts import create_admin as _create_admin
+from app.identity.real_name import ID_NUMBER_INDEX
+from app.identity.sessions import start_session
 from app.models import AdminAccount, Enterprise, EnterpriseBinding, User
-from app.orm import utcnow
-from app.real_name import ID_NUMBER_INDEX
-from app.sessions import start_session
-from app.vault import vault
+from app.platform.orm import utcnow
+from app.privacy.identifiers import parse_id_number
+from app.privacy.vault import vault
+from app.seed.fake_identifiers import fake_uscc
 from tests.personal_numbers import new_id_number
 
 _serial = itertools.count(1000)

@@ -7,7 +7,7 @@ import logging
 
 import sqlalchemy as sa
 
-from app.identifier_fakes import fake_id_number
+from app.seed.fake_identifiers import fake_id_number
 
 _log_lines: list[str] = []
 

@@ -6,8 +6,8 @@ from datetime import date
 
 from hypothesis import strategies as st
 
-from app.identifier_fakes import MAX_USCC_SERIAL, fake_id_number, fake_uscc
-from app.identifiers import PROVINCES, USCC_ALPHABET
+from app.privacy.identifiers import PROVINCES, USCC_ALPHABET
+from app.seed.fake_identifiers import MAX_USCC_SERIAL, fake_id_number, fake_uscc
 
 
 @st.composite

@@ -1,32 +1,41 @@
-"""HTTP resources, one module each; nothing below this package imports it."""
+"""HTTP only: resources, schemas, the error shape, OpenAPI docs; nothing below imports it."""
 
 from __future__ import annotations
 
-from app.api import (
-    audit_log,
-    auth,
-    bundles,
-    catalog_admin,
-    certificates,
-    enterprises,
-    favorites,
-    health,
-    home,
-    integrations,
-    me,
-    prefill,
-    search,
-    services,
-    themes,
-    verifications,
-)
-from app.extensions import api
+from flask import Flask
+
+# Chinese validation messages must be in place before any schema below is defined.
+from app.api import validation_messages  # noqa: F401
+from app.api.docs import Api
+
+api = Api()
 
 
-def register_blueprints() -> None:
-    """Register every resource's blueprint with the OpenAPI-documented Api."""
+def init_app(app: Flask) -> None:
+    """Bind the OpenAPI-documented Api, every resource's blueprint and the error handlers."""
+    from app.api import (
+        auth,
+        bundles,
+        certificates,
+        enterprises,
+        favorites,
+        health,
+        home,
+        me,
+        prefill,
+        search,
+        services,
+        themes,
+        verifications,
+    )
+    from app.api.admin import audit_log, catalog
+    from app.api.errors import register_error_handlers
+    from app.api.partners import certificates as partner_certificates
+
+    api.init_app(app)
     for module in (health, auth, me, enterprises, favorites, home, themes, services, bundles,
-                   search, prefill, certificates, verifications, integrations, catalog_admin,
+                   search, prefill, certificates, verifications, partner_certificates, catalog,
                    audit_log):
         api.register_blueprint(module.blp)
     api.register_blueprint(verifications.jwks_blp)
+    register_error_handlers(app)

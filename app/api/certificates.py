@@ -6,8 +6,8 @@ import marshmallow as ma
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
+from app.api.permissions import user_required
 from app.api.schemas import LocalDateTime, PageQuerySchema, PageSchema, RequestSchema
-from app.auth import user_required
 from app.certificates.holdings import (
     access_log,
     certificate_for,
@@ -18,7 +18,7 @@ from app.certificates.holdings import (
 )
 from app.certificates.presenting import DERIVED_CLAIMS, present
 from app.extensions import db
-from app.pages import Page
+from app.platform.pages import Page
 
 blp = Blueprint("certificates", __name__, url_prefix="/api/v1/me/certificates",
                 description="E-certificates of the caller and their enterprises")

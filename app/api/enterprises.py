@@ -8,9 +8,10 @@ from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from app.api.me import EnterpriseBindingSchema, binding_payload
+from app.api.permissions import user_required
 from app.api.schemas import RequestSchema
-from app.auth import user_required
-from app.enterprises import (
+from app.extensions import db
+from app.identity.enterprises import (
     agents_of,
     bind,
     check_uscc,
@@ -19,11 +20,10 @@ from app.enterprises import (
     revoke_agent,
     unbind,
 )
-from app.extensions import db
 from app.models import EnterpriseBinding, User
 from app.models.enterprise import AGENT_SCOPES, RELATIONS
-from app.personal_data import mask_name
-from app.vault import vault
+from app.privacy.masking import mask_name
+from app.privacy.vault import vault
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/me/enterprises",
                 description="Enterprise bindings and agents")

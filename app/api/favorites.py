@@ -6,7 +6,7 @@ from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from app.api.catalog_schemas import ItemListSchema
-from app.auth import user_required
+from app.api.permissions import user_required
 from app.catalog.personal_lists import add_favorite, favorites, recent, remove_favorite
 from app.extensions import db
 

@@ -6,8 +6,8 @@ import marshmallow as ma
 from flask import Response, jsonify
 from flask_smorest import Blueprint
 
-from app.errors import error_response
-from app.readiness import check_services
+from app.api.errors import error_response
+from app.platform.readiness import check_services
 
 blp = Blueprint("health", __name__, url_prefix="/", description="Process health")
 

@@ -12,8 +12,8 @@ from app.api.catalog_schemas import (
     RecommendedItemSchema,
 )
 from app.api.http_cache import short_lived
+from app.api.permissions import optional_user
 from app.api.schemas import RequestSchema, prebuilt
-from app.auth import optional_user
 from app.catalog.home import home
 
 blp = Blueprint("home", __name__, url_prefix="/api/v1/home", description="The home page")

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, make_response, request
 
 from app.catalog.versions import current_version
-from app.local_cache import LocalCache
+from app.platform.local_cache import LocalCache
 
 F = TypeVar("F", bound=Callable[..., Any])
 ANSWERS = "answers"

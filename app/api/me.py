@@ -6,14 +6,14 @@ import marshmallow as ma
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
+from app.api.permissions import user_required
 from app.api.schemas import LocalDateTime, RequestSchema
-from app.auth import user_required
-from app.enterprises import bindings_of, is_active
 from app.extensions import db
+from app.identity.enterprises import bindings_of, is_active
+from app.identity.real_name import verify_real_name
 from app.models import EnterpriseBinding, User
-from app.personal_data import mask_id_number, mask_name
-from app.real_name import verify_real_name
-from app.vault import vault
+from app.privacy.masking import mask_id_number, mask_name
+from app.privacy.vault import vault
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The caller's profile")
 

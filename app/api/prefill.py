@@ -6,8 +6,8 @@ import marshmallow as ma
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
+from app.api.permissions import user_required
 from app.api.schemas import RequestSchema
-from app.auth import user_required
 from app.certificates.prefill import prefill
 
 blp = Blueprint("prefill", __name__, url_prefix="/api/v1/services",

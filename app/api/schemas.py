@@ -7,7 +7,7 @@ from datetime import datetime
 import marshmallow as ma
 from flask import Response, jsonify
 
-from app.china_time import CHINA_TZ
+from app.platform.clock import CHINA_TZ
 
 
 class RequestSchema(ma.Schema):

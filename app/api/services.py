@@ -12,15 +12,15 @@ from app.api.catalog_schemas import (
     ItemPageSchema,
 )
 from app.api.http_cache import short_lived, versioned
+from app.api.permissions import optional_user
 from app.api.schemas import PageQuerySchema, RequestSchema, prebuilt
-from app.auth import optional_user
 from app.catalog.home import record_visit
 from app.catalog.hot import hot_items
 from app.catalog.queries import get_service, list_services
 from app.extensions import db
 from app.models.catalog import ONLINE_LEVELS
-from app.pages import Page
-from app.rate_limit import limit_by_ip
+from app.platform.pages import Page
+from app.platform.rate_limit import limit_by_ip
 
 blp = Blueprint("services", __name__, url_prefix="/api/v1/services",
                 description="Service items and their guides")

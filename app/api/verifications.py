@@ -8,8 +8,8 @@ from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from app.api.certificates import CertificateTypeRefSchema
+from app.api.permissions import roles_required
 from app.api.schemas import LocalDateTime, RequestSchema
-from app.auth import roles_required
 from app.certificates.presenting import verify
 from app.certificates.signing import jwks_document
 from app.extensions import db

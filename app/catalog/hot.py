@@ -17,7 +17,7 @@ import redis
 from app.catalog.snapshot import CatalogSnapshot, ItemSummary, catalog_snapshot, region_scope
 from app.catalog.versions import VERSION_KEY, current_version, note_version
 from app.extensions import redis_store
-from app.identifiers import region_ancestors
+from app.privacy.identifiers import region_ancestors
 
 EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
 HALF_LIFE_SECONDS = 7 * 86_400

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.api.errors import ApiError
 from app.catalog.queries import find_item
 from app.catalog.snapshot import ItemSummary, catalog_snapshot
-from app.errors import ApiError
 from app.extensions import db
 from app.models import Favorite, RecentVisit, ServiceItem, User
-from app.orm import utcnow
+from app.platform.orm import utcnow
 
 MAX_FAVORITES = 200
 RECENT_LIMIT = 10

@@ -6,14 +6,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.cache import cached_json
+from app.api.errors import ApiError
 from app.catalog.snapshot import catalog_snapshot, region_scope
 from app.catalog.versions import current_version
-from app.errors import ApiError
 from app.extensions import db
-from app.identifiers import SERVICE_ITEM_TYPES
 from app.models import Bundle, ServiceItem
-from app.pages import Page
+from app.platform.pages import Page
+from app.platform.shared_cache import cached_json
+from app.privacy.identifiers import SERVICE_ITEM_TYPES
 
 
 def _not_found(what: str, code: str) -> ApiError:

@@ -8,9 +8,9 @@ from datetime import date
 from typing import Any
 
 from app.catalog.snapshot import CatalogSnapshot, region_scope
-from app.china_time import age_on, today_in_china
-from app.enterprises import bindings_of, is_active
+from app.identity.enterprises import bindings_of, is_active
 from app.models import User
+from app.platform.clock import age_on, today_in_china
 from app.seed import load_data
 
 MAX_RECOMMENDED = 8

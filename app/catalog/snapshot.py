@@ -18,8 +18,8 @@ from sqlalchemy.orm import selectinload
 
 from app.catalog.versions import current_version
 from app.extensions import db
-from app.identifiers import region_ancestors, region_prefix
 from app.models import Region, ServiceItem, Theme
+from app.privacy.identifiers import region_ancestors, region_prefix
 
 
 @dataclass(frozen=True)

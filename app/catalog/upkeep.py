@@ -11,9 +11,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.api.errors import ApiError, invalid_field
 from app.catalog.search_index import build_search_index
 from app.catalog.versions import bump_version, current_version, publish_version
-from app.errors import ApiError, invalid_field
 from app.extensions import db
 from app.models import Bundle, BundleItem, Region, ServiceItem, ServiceMaterial, Synonym, Theme
 

@@ -13,7 +13,7 @@ from flask import current_app, has_request_context, request
 
 from app.extensions import db, redis_store
 from app.models import CatalogVersion
-from app.orm import utcnow
+from app.platform.orm import utcnow
 
 VERSION_KEY = "catalog:version"
 # Bounds how long a reader racing an edit can re-cache the old version.

@@ -8,15 +8,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g, has_request_context
 
-from app.enterprises import enterprises_reachable
-from app.errors import ApiError
+from app.api.errors import ApiError
 from app.extensions import db
+from app.identity.enterprises import enterprises_reachable
 from app.models import User
 from app.models.certificate import Certificate, CertificateAccess
-from app.orm import utcnow
-from app.pages import Page, paginate
-from app.personal_data import mask_cert_number, mask_id_number, mask_name
-from app.vault import vault
+from app.platform.orm import utcnow
+from app.platform.pages import Page, paginate
+from app.privacy.masking import mask_cert_number, mask_id_number, mask_name
+from app.privacy.vault import vault
 
 SENSITIVE_MASKS = {"id_number": mask_id_number, "name": mask_name}
 

@@ -9,14 +9,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.errors import ApiError, invalid_field
+from app.api.errors import ApiError, invalid_field
 from app.extensions import db
-from app.identifiers import InvalidIdentifier, make_cert_identifier, parse_id_number, parse_uscc
+from app.identity.real_name import ID_NUMBER_INDEX
 from app.models import Enterprise
 from app.models.certificate import Certificate, CertificateType, IntegrationEvent
-from app.orm import utcnow
-from app.real_name import ID_NUMBER_INDEX
-from app.vault import vault
+from app.platform.orm import utcnow
+from app.privacy.identifiers import (
+    InvalidIdentifier,
+    make_cert_identifier,
+    parse_id_number,
+    parse_uscc,
+)
+from app.privacy.vault import vault
 
 NUMBER_INDEX = "certificate_number"
 

@@ -8,12 +8,12 @@ import sqlalchemy as sa
 
 from app.catalog.queries import find_item
 from app.certificates.holdings import number_of
-from app.enterprises import require_enterprise_access
 from app.extensions import db
+from app.identity.enterprises import require_enterprise_access
 from app.models import User
 from app.models.certificate import Certificate
-from app.orm import utcnow
-from app.personal_data import mask_cert_number
+from app.platform.orm import utcnow
+from app.privacy.masking import mask_cert_number
 
 
 def _valid_by_type(condition: sa.ColumnElement[bool]) -> dict[str, Certificate]:

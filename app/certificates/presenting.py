@@ -11,17 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from app import audit
+from app.api.errors import ApiError, invalid_field
 from app.certificates.holdings import field_values, log_access
 from app.certificates.signing import current_signing_key, public_keys
-from app.china_time import age_on, today_in_china
-from app.errors import ApiError, invalid_field
-from app.extensions import db
-from app.models import AdminAccount, User
-from app.models.certificate import Certificate, PresentationUse
-from app.orm import utcnow
-from app.personal_data import mask_name
-from app.presentations import (
+from app.certificates.tokens import (
     MAX_CLOCK_SKEW_SECONDS,
     PRESENTATION_TTL_SECONDS,
     VerificationFailure,
@@ -29,6 +22,13 @@ from app.presentations import (
     sign_presentation,
     verify_presentation,
 )
+from app.extensions import db
+from app.models import AdminAccount, User
+from app.models.certificate import Certificate, PresentationUse
+from app.platform import audit
+from app.platform.clock import age_on, today_in_china
+from app.platform.orm import utcnow
+from app.privacy.masking import mask_name
 
 DERIVED_CLAIMS = {"age_over_18": 18, "age_over_60": 60}
 

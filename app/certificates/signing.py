@@ -21,11 +21,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask, current_app
 
-from app.config import ConfigError
-from app.extensions import db
-from app.models.certificate import SigningKeyRecord
-from app.orm import utcnow
-from app.presentations import (
+from app.certificates.tokens import (
     MAX_CLOCK_SKEW_SECONDS,
     PRESENTATION_TTL_SECONDS,
     SigningKey,
@@ -34,6 +30,10 @@ from app.presentations import (
     key_to_pem,
     public_key_from_jwk,
 )
+from app.config import ConfigError
+from app.extensions import db
+from app.models.certificate import SigningKeyRecord
+from app.platform.orm import utcnow
 
 log = logging.getLogger(__name__)
 # A retired key verifies for as long as a token it signed can still be accepted.

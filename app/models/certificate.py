@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.orm import BigIntId, UTCDateTime, table_args, utcnow
+from app.platform.orm import BigIntId, UTCDateTime, table_args, utcnow
 
 HOLDER_KINDS = ("personal", "enterprise")
 STATUSES = ("valid", "expired", "revoked")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.orm import BigIntId, UTCDateTime, utcnow
+from app.platform.orm import BigIntId, UTCDateTime, utcnow
 
 
 class AuthSession(db.Model):

@@ -7,7 +7,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from app.identifiers import region_prefix
+from app.privacy.identifiers import region_prefix
 from app.search import query as query_module
 from app.search.documents import KINDS, SearchDocument, SearchHit
 from app.search.ranking import POPULARITY_WEIGHT

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
 
-from app.identifiers import region_prefix
+from app.privacy.identifiers import region_prefix
 from app.search.tables import IndexTables
 
 SCORE_STEP = 0.5

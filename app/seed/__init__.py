@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import current_app
 
-from app.admin_accounts import ensure_admin
 from app.catalog.versions import publish_version
 from app.extensions import db
+from app.identity.admin_accounts import ensure_admin
 from app.models.admin import ADMIN_ROLES
 from app.seed.catalog import seed_catalog
 from app.seed.certificates import seed_all_certificates

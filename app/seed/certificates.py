@@ -12,11 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.certificates.issuing import issue, revoke
-from app.china_time import CHINA_TZ, today_in_china
 from app.extensions import db
-from app.identifier_fakes import fake_uscc
-from app.identifiers import make_cert_identifier
 from app.models.certificate import Certificate, CertificateType
+from app.platform.clock import CHINA_TZ, today_in_china
+from app.privacy.identifiers import make_cert_identifier
+from app.seed.fake_identifiers import fake_uscc
 from app.seed.identity import DEMO_ENTERPRISES, DEMO_PEOPLE, demo_id_number
 
 TYPE_FIELDS = ("type_code", "name", "issuer", "issuer_uscc", "holder_kind", "validity_years",

@@ -10,14 +10,14 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from app.admin_accounts import ensure_admin
 from app.extensions import db
-from app.identifier_fakes import fake_id_number, fake_uscc
+from app.identity.admin_accounts import ensure_admin
+from app.identity.real_name import ID_NUMBER_INDEX
+from app.identity.wechat_login import new_invite_code
 from app.models import Enterprise, EnterpriseBinding, User
-from app.orm import utcnow
-from app.real_name import ID_NUMBER_INDEX
-from app.vault import vault
-from app.wechat_login import new_invite_code
+from app.platform.orm import utcnow
+from app.privacy.vault import vault
+from app.seed.fake_identifiers import fake_id_number, fake_uscc
 
 # openid, nickname, name, region of registration, birth date, sequence (odd: male)
 DEMO_PEOPLE = [

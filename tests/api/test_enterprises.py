@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.enterprises import enterprises_reachable, require_enterprise_access
-from app.errors import ApiError
-from app.identifier_fakes import fake_uscc
+from app.api.errors import ApiError
+from app.identity.enterprises import enterprises_reachable, require_enterprise_access
+from app.seed.fake_identifiers import fake_uscc
 from tests.factories import auth_headers, bind_user, create_enterprise, create_user
 
 

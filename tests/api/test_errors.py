@@ -11,9 +11,9 @@ from flask import Flask
 from flask_jwt_extended import create_access_token, jwt_required
 from flask_smorest import Blueprint
 
+from app.api import api
 from app.api.schemas import RequestSchema
-from app.extensions import api
-from app.rate_limit import limit_by_ip
+from app.platform.rate_limit import limit_by_ip
 from tests.conftest import CLOSED_MYSQL_URL
 
 SHAPE = {"code", "status", "error", "message", "request_id"}

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from app.identifiers import id_check_character
+from app.privacy.identifiers import id_check_character
 from tests.factories import auth_headers, create_user
 from tests.personal_numbers import new_id_number, remember
 

@@ -38,7 +38,7 @@ def verify(client, headers, token) -> dict:
 
 def at(monkeypatch, seconds_from_now: float) -> None:
     moment = time.time() + seconds_from_now
-    monkeypatch.setattr("app.presentations.tokens.time.time", lambda: moment)
+    monkeypatch.setattr("app.certificates.tokens.compact_jws.time.time", lambda: moment)
 
 
 def test_verifier_sees_exactly_what_the_holder_chose(client, holder, licence, verifier):

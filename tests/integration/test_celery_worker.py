@@ -48,7 +48,7 @@ def test_worker_process_completes_a_task(app, tmp_path, signing_key_dir):
 
 
 def test_tasks_run_eagerly_inside_the_app_in_embedded_mode(app):
-    from app.maintenance import ping
+    from app.platform.maintenance import ping
 
     result = ping.delay("eager").get(timeout=5)
     assert result["token"] == "eager"

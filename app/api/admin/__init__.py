@@ -1,0 +1,1 @@
+"""Admin console resources: catalog upkeep, the audit log (later tags, push rules, ratings)."""

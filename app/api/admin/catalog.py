@@ -1,0 +1,306 @@
+"""Catalog upkeep for `catalog_admin`: themes, service items, bundles and search synonyms.
+
+Every change is audit-logged, moves the catalog version (so caches and search follow at once)
+and is refused with the field named when it is invalid.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from app.api.bundles import BundleSchema
+from app.api.catalog_schemas import REGION_CODE, GuideSchema
+from app.api.errors import ApiError, invalid_field
+from app.api.permissions import roles_required
+from app.api.schemas import RequestSchema
+from app.catalog.queries import find_bundle, find_item, get_bundle, get_service
+from app.catalog.upkeep import (
+    apply_item,
+    commit_catalog_change,
+    create_bundle,
+    create_item,
+    create_theme,
+    put_synonym,
+    set_bundle_items,
+)
+from app.extensions import db
+from app.models import Synonym, Theme
+from app.models.catalog import AUDIENCES, MATERIAL_FORMS, ONLINE_LEVELS
+from app.platform import audit
+from app.privacy.identifiers import InvalidIdentifier, parse_service_item_code
+
+blp = Blueprint("catalog_admin", __name__, url_prefix="/api/v1/admin",
+                description="Catalog upkeep (catalog_admin)")
+
+Str = ma.fields.String
+Length = ma.validate.Length
+
+
+def _item_code(value: str) -> None:
+    try:
+        parse_service_item_code(value)
+    except InvalidIdentifier as exc:
+        raise ma.ValidationError(exc.message) from None
+
+
+class MaterialInSchema(RequestSchema):
+    id = Str(required=True, validate=Length(min=1, max=16))
+    name = Str(required=True, validate=Length(min=1, max=128))
+    required = ma.fields.Boolean(load_default=True)
+    copies = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=0, max=20))
+    form = Str(load_default="original", validate=ma.validate.OneOf(MATERIAL_FORMS))
+    notes = Str(load_default="", validate=Length(max=500))
+    certificate_type = Str(load_default=None, allow_none=True, validate=Length(max=48))
+
+
+class StepInSchema(RequestSchema):
+    name = Str(required=True, validate=Length(min=1, max=64))
+    description = Str(load_default="", validate=Length(max=1000))
+
+
+class FaqInSchema(RequestSchema):
+    question = Str(required=True, validate=Length(min=1, max=200))
+    answer = Str(required=True, validate=Length(min=1, max=2000))
+
+
+class ItemInSchema(RequestSchema):
+    """A service item as admins write it; PATCH takes any subset (without the code)."""
+
+    code = Str(required=True, validate=_item_code)
+    name = Str(required=True, validate=Length(min=2, max=128))
+    short_name = Str(validate=Length(max=64))
+    department = Str(required=True, validate=Length(min=2, max=128))
+    audience = Str(required=True, validate=ma.validate.OneOf(AUDIENCES))
+    themes = ma.fields.List(Str(), required=True, validate=Length(min=1, max=5))
+    regions = ma.fields.List(Str(validate=REGION_CODE), required=True,
+                             validate=Length(min=1, max=200))
+    legal_basis = Str(validate=Length(max=5000))
+    conditions = ma.fields.List(Str(validate=Length(max=500)), validate=Length(max=30))
+    materials = ma.fields.List(ma.fields.Nested(MaterialInSchema), validate=Length(max=50))
+    steps = ma.fields.List(ma.fields.Nested(StepInSchema), validate=Length(max=30))
+    legal_limit_days = ma.fields.Integer(required=True,
+                                         validate=ma.validate.Range(min=0, max=365))
+    promised_limit_days = ma.fields.Integer(required=True,
+                                            validate=ma.validate.Range(min=0, max=365))
+    fee = Str(validate=Length(max=255))
+    online_level = Str(required=True, validate=ma.validate.OneOf(ONLINE_LEVELS))
+    zero_trip = ma.fields.Boolean()
+    faqs = ma.fields.List(ma.fields.Nested(FaqInSchema), validate=Length(max=50))
+    keywords = ma.fields.List(Str(validate=Length(min=1, max=32)), validate=Length(max=30))
+    pinned = ma.fields.Boolean()
+    sort_order = ma.fields.Integer(validate=ma.validate.Range(min=0, max=1_000_000))
+
+    @ma.validates_schema
+    def promised_within_legal(self, data: dict, **kwargs) -> None:
+        promised, legal = data.get("promised_limit_days"), data.get("legal_limit_days")
+        if promised is not None and legal is not None and promised > legal:
+            raise ma.ValidationError("承诺时限不能超过法定时限", "promised_limit_days")
+
+
+class ThemeInSchema(RequestSchema):
+    code = Str(required=True, validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$"))
+    name = Str(required=True, validate=Length(min=2, max=64))
+    audience = Str(validate=ma.validate.OneOf(AUDIENCES))
+    description = Str(validate=Length(max=255))
+    icon = Str(validate=Length(max=64))
+    sort_order = ma.fields.Integer(validate=ma.validate.Range(min=0, max=10_000))
+
+
+class FormFieldInSchema(RequestSchema):
+    name = Str(required=True, validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{0,47}$"))
+    label = Str(required=True, validate=Length(min=1, max=64))
+    type = Str(required=True, validate=ma.validate.OneOf(
+        ["text", "id_number", "phone", "date", "select", "region", "number"]))
+    required = ma.fields.Boolean(load_default=False)
+    options = ma.fields.List(Str(validate=Length(max=64)), validate=Length(max=50))
+
+
+class FormInSchema(RequestSchema):
+    fields = ma.fields.List(ma.fields.Nested(FormFieldInSchema), required=True,
+                            validate=Length(min=1, max=60))
+
+
+class BundleInSchema(RequestSchema):
+    code = Str(required=True, validate=ma.validate.Regexp(r"^B\d{3,8}$"))
+    name = Str(required=True, validate=Length(min=2, max=128))
+    audience = Str(required=True, validate=ma.validate.OneOf(AUDIENCES))
+    description = Str(validate=Length(max=500))
+    items = ma.fields.List(Str(validate=_item_code), required=True,
+                           validate=Length(min=2, max=30))
+    form = ma.fields.Nested(FormInSchema, required=True)
+
+
+class SynonymInSchema(RequestSchema):
+    expansions = ma.fields.List(Str(validate=Length(min=1, max=32)), required=True,
+                                validate=Length(min=1, max=10))
+
+
+class SynonymOutSchema(ma.Schema):
+    term = Str()
+    expansions = ma.fields.List(Str())
+
+
+class SynonymListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SynonymOutSchema))
+
+
+class ThemeOutSchema(ma.Schema):
+    code = Str()
+    name = Str()
+    audience = Str()
+    description = Str()
+    icon = Str()
+    sort_order = ma.fields.Integer()
+
+
+def _commit(action: str, target_type: str, target_id: str, details: dict | None = None) -> None:
+    """Audit the edit and commit it under a new catalog version, in one step for every view."""
+    audit.record(action, actor=current_user, target_type=target_type, target_id=target_id,
+                 details=details or {})
+    commit_catalog_change()
+
+
+def _find_theme(code: str) -> Theme:
+    theme = db.session.scalar(sa.select(Theme).where(Theme.code == code))
+    if theme is None:
+        raise ApiError(404, message=f"主题不存在：{code}")
+    return theme
+
+
+@blp.post("/themes")
+@roles_required("catalog_admin")
+@blp.arguments(ThemeInSchema())
+@blp.response(201, ThemeOutSchema)
+def post_theme(body: dict) -> Theme:
+    """Create a theme."""
+    theme = create_theme(body)
+    _commit("catalog.theme_created", "theme", body["code"])
+    return theme
+
+
+@blp.patch("/themes/<code>")
+@roles_required("catalog_admin")
+@blp.arguments(ThemeInSchema(partial=True, exclude=("code",)))
+@blp.response(200, ThemeOutSchema)
+def patch_theme(body: dict, code: str) -> Theme:
+    """Edit a theme."""
+    theme = _find_theme(code)
+    for name, value in body.items():
+        setattr(theme, name, value)
+    _commit("catalog.theme_updated", "theme", code, {"fields": sorted(body)})
+    return theme
+
+
+@blp.delete("/themes/<code>")
+@roles_required("catalog_admin")
+@blp.response(204)
+def delete_theme(code: str) -> None:
+    """Delete a theme (its items stay, in their other themes)."""
+    db.session.delete(_find_theme(code))
+    _commit("catalog.theme_deleted", "theme", code)
+
+
+@blp.post("/services")
+@roles_required("catalog_admin")
+@blp.arguments(ItemInSchema())
+@blp.response(201, GuideSchema)
+def post_service(body: dict) -> dict:
+    """Create a service item with its guide."""
+    create_item(body)
+    _commit("catalog.item_created", "service_item", body["code"])
+    return get_service(body["code"])
+
+
+@blp.patch("/services/<code>")
+@roles_required("catalog_admin")
+@blp.arguments(ItemInSchema(partial=True, exclude=("code",)))
+@blp.response(200, GuideSchema)
+def patch_service(body: dict, code: str) -> dict:
+    """Edit any part of an item's guide; the change shows at once in guides and search."""
+    item = find_item(code)
+    if apply_item(item, body):
+        _commit("catalog.item_updated", "service_item", code,
+                {"fields": sorted(body), "version": item.version})
+    return get_service(code)
+
+
+@blp.delete("/services/<code>")
+@roles_required("catalog_admin")
+@blp.response(204)
+def delete_service(code: str) -> None:
+    """Delete a service item."""
+    db.session.delete(find_item(code))
+    _commit("catalog.item_deleted", "service_item", code)
+
+
+@blp.post("/bundles")
+@roles_required("catalog_admin")
+@blp.arguments(BundleInSchema())
+@blp.response(201, BundleSchema)
+def post_bundle(body: dict) -> dict:
+    """Create a bundle of items with one form."""
+    create_bundle(body)
+    _commit("catalog.bundle_created", "bundle", body["code"])
+    return get_bundle(body["code"])
+
+
+@blp.patch("/bundles/<code>")
+@roles_required("catalog_admin")
+@blp.arguments(BundleInSchema(partial=True, exclude=("code",)))
+@blp.response(200, BundleSchema)
+def patch_bundle(body: dict, code: str) -> dict:
+    """Edit a bundle."""
+    bundle = find_bundle(code)
+    for name in ("name", "audience", "description", "form"):
+        if name in body:
+            setattr(bundle, name, body[name])
+    if "items" in body:
+        set_bundle_items(bundle, body["items"])
+    bundle.version += 1
+    _commit("catalog.bundle_updated", "bundle", code, {"fields": sorted(body)})
+    return get_bundle(code)
+
+
+@blp.delete("/bundles/<code>")
+@roles_required("catalog_admin")
+@blp.response(204)
+def delete_bundle(code: str) -> None:
+    """Delete a bundle (its items stay)."""
+    db.session.delete(find_bundle(code))
+    _commit("catalog.bundle_deleted", "bundle", code)
+
+
+@blp.get("/synonyms")
+@roles_required("catalog_admin")
+@blp.response(200, SynonymListSchema)
+def get_synonyms() -> dict:
+    """The search synonym table."""
+    return {"items": db.session.scalars(sa.select(Synonym).order_by(Synonym.term)).all()}
+
+
+@blp.put("/synonyms/<term>")
+@roles_required("catalog_admin")
+@blp.arguments(SynonymInSchema())
+@blp.response(200, SynonymOutSchema)
+def put_synonym_term(body: dict, term: str) -> Synonym:
+    """Set what a colloquial term stands for (e.g. 驾照 → 机动车驾驶证)."""
+    if not 1 <= len(term) <= 32:
+        raise invalid_field("term", "词语长度应为 1–32 个字符", ["length"])
+    synonym = put_synonym(term, body["expansions"])
+    _commit("catalog.synonym_set", "synonym", term, {"expansions": body["expansions"]})
+    return synonym
+
+
+@blp.delete("/synonyms/<term>")
+@roles_required("catalog_admin")
+@blp.response(204)
+def delete_synonym(term: str) -> None:
+    """Remove a synonym."""
+    synonym = db.session.scalar(sa.select(Synonym).where(Synonym.term == term))
+    if synonym is None:
+        raise ApiError(404, message="同义词不存在")
+    db.session.delete(synonym)
+    _commit("catalog.synonym_deleted", "synonym", term)

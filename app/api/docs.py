@@ -1,0 +1,65 @@
+"""flask-smorest's Api, answering errors in the one shape and serving its docs UI offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flask_smorest
+import marshmallow as ma
+import swagger_ui_bundle
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask import Blueprint, Flask, Response, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+
+class ErrorSchema(ma.Schema):
+    """The one error shape (see DESIGN.md)."""
+
+    code = ma.fields.Integer(metadata={"example": 422})
+    status = ma.fields.String(metadata={"example": "Unprocessable Entity"})
+    error = ma.fields.String(metadata={"description": "stable code clients switch on",
+                                       "example": "validation_error"})
+    message = ma.fields.String(metadata={"description": "for people, in Chinese"})
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(),
+                            metadata={"description": "field name → messages"})
+    request_id = ma.fields.String()
+
+
+def schema_name(schema: type[ma.Schema] | ma.Schema) -> str:
+    """OpenAPI component names: `ItemIn` for a body, `ItemInPatch` for its partial form."""
+    cls = resolve_schema_cls(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if isinstance(schema, ma.Schema) and (schema.partial or schema.exclude or schema.only):
+        name += "Patch"
+    return name
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def init_app(self, app: Flask, *args, **kwargs) -> None:
+        spec_kwargs = kwargs.setdefault("spec_kwargs", {})
+        spec_kwargs.setdefault("marshmallow_plugin",
+                               MarshmallowPlugin(schema_name_resolver=schema_name))
+        super().init_app(app, *args, **kwargs)
+        if "bearerAuth" not in self.spec.components.security_schemes:
+            self.spec.components.security_scheme(
+                "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+        app.register_blueprint(_docs_assets)
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        # Imported here: app.api.errors needs app.extensions, which is built on this module.
+        from app.api.errors import handle_http_exception
+
+        return handle_http_exception(error)
+
+
+_ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+_docs_assets = Blueprint("docs_assets", __name__, url_prefix="/api/v1/docs/assets")
+
+
+@_docs_assets.get("/<path:filename>")
+def docs_asset(filename: str) -> Response:
+    """Swagger UI's scripts and styles, shipped in a package so the docs need no CDN."""
+    return send_from_directory(_ASSETS, filename, max_age=86400)

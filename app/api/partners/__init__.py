@@ -1,0 +1,1 @@
+"""Department systems' signed server-to-server calls: certificates (later cases)."""

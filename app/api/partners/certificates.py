@@ -1,0 +1,98 @@
+"""Department systems issue and revoke certificates (HMAC-signed, idempotent by event id)."""
+
+from __future__ import annotations
+
+import uuid
+
+import marshmallow as ma
+from flask import Response, g, jsonify
+from flask_smorest import Blueprint
+
+from app.api.schemas import RequestSchema
+from app.certificates.holdings import summary
+from app.certificates.issuing import find_certificate, find_type, issue, once, revoke
+from app.extensions import db
+from app.identity.partner_signing import department_signed
+
+blp = Blueprint("integrations", __name__, url_prefix="/api/v1/integrations",
+                description="Department systems (HMAC-SHA256 signed)")
+EVENT_ID = ma.fields.String(required=True, validate=ma.validate.Regexp(
+    r"^[A-Za-z0-9._:-]{1,64}$"), metadata={"description": "repeats return the first answer"})
+
+
+class HolderSchema(RequestSchema):
+    id_number = ma.fields.String(load_only=True, validate=ma.validate.Length(equal=18))
+    uscc = ma.fields.String(validate=ma.validate.Length(equal=18))
+
+    @ma.validates_schema
+    def exactly_one(self, data: dict, **kwargs) -> None:
+        if bool(data.get("id_number")) == bool(data.get("uscc")):
+            raise ma.ValidationError("give id_number or uscc", "id_number")
+
+
+class IssueSchema(RequestSchema):
+    event_id = EVENT_ID
+    type = ma.fields.String(required=True, validate=ma.validate.Length(max=48))
+    holder = ma.fields.Nested(HolderSchema, required=True)
+    number = ma.fields.String(required=True, load_only=True,
+                              validate=ma.validate.Length(min=1, max=64))
+    serial = ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{1,20}$"))
+    fields = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(max=48)),
+                            values=ma.fields.Raw(), load_default=dict)
+    issued_at = ma.fields.AwareDateTime(required=True)
+    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class RevokeSchema(RequestSchema):
+    event_id = EVENT_ID
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+
+
+class IssuedSchema(ma.Schema):
+    id = ma.fields.String()
+    identifier = ma.fields.String()
+    status = ma.fields.String()
+
+
+def _answer(status: int, body: dict) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+@blp.post("/certificates")
+@department_signed
+@blp.arguments(IssueSchema())
+@blp.response(201, IssuedSchema)
+def post_certificate(body: dict) -> Response:
+    """Issue a certificate to a person (by ID number) or an enterprise (by USCC)."""
+
+    def act() -> tuple[int, dict]:
+        certificate = issue(
+            find_type(body["type"]), holder_id_number=body["holder"].get("id_number"),
+            holder_uscc=body["holder"].get("uscc"), number=body["number"],
+            serial=body.get("serial") or f"{uuid.uuid4().int % 10**12:012d}",
+            fields=body["fields"], issued_at=body["issued_at"], expires_at=body["expires_at"])
+        return 201, {"id": str(certificate.id), "identifier": certificate.identifier,
+                     "status": summary(certificate)["status"]}
+
+    status, answer = once(g.department_key_id, body["event_id"], "issue", act)
+    db.session.commit()
+    return _answer(status, answer)
+
+
+@blp.post("/certificates/<certificate_id>/revoke")
+@department_signed
+@blp.arguments(RevokeSchema())
+@blp.response(200, IssuedSchema)
+def post_revocation(body: dict, certificate_id: str) -> Response:
+    """Revoke a certificate; presentations already handed out stop verifying at once."""
+
+    def act() -> tuple[int, dict]:
+        certificate = revoke(find_certificate(certificate_id), body["reason"])
+        return 200, {"id": str(certificate.id), "identifier": certificate.identifier,
+                     "status": "revoked"}
+
+    status, answer = once(g.department_key_id, body["event_id"], "revoke", act)
+    db.session.commit()
+    return _answer(status, answer)

@@ -1,0 +1,1 @@
+"""Who people are: sessions, WeChat and admin login, real name, enterprises, partner signing."""

@@ -1,0 +1,140 @@
+"""Login sessions as token families: issue, rotate on refresh, revoke on logout or theft.
+
+Each login starts a family (an `AuthSession` row). Access tokens live 15 minutes, refresh
+tokens 30 days; a refresh hands out a new pair and retires the old refresh token. Presenting a
+retired refresh token means it was copied, so the whole family is revoked. The revocation lives
+in the database; Redis only caches each family's state, so flushing Redis forgets nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask_jwt_extended import create_access_token, create_refresh_token
+
+from app.api.errors import ApiError
+from app.extensions import db, redis_store
+from app.models import AdminAccount, AuthSession, User
+from app.platform.orm import utcnow
+
+log = logging.getLogger(__name__)
+
+ACCESS_TOKEN_TTL = timedelta(minutes=15)
+REFRESH_TOKEN_TTL = timedelta(days=30)
+# An active family is re-checked in the database this often; a revoked one is remembered for as
+# long as an access token of it could still be presented.
+ACTIVE_STATE_TTL_SECONDS = 300
+REVOKED_STATE_TTL_SECONDS = int(ACCESS_TOKEN_TTL.total_seconds()) + 60
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    session_id: str
+
+
+def _state_key(session_id: str) -> str:
+    return f"session:state:{session_id}"
+
+
+def _cache_state(session_id: str, state: str) -> None:
+    ttl = REVOKED_STATE_TTL_SECONDS if state == "revoked" else ACTIVE_STATE_TTL_SECONDS
+    redis_store.attempt(lambda r: r.set(_state_key(session_id), state, ex=ttl), None)
+
+
+def _claims_for(subject: User | AdminAccount) -> dict[str, Any]:
+    if isinstance(subject, User):
+        return {"kind": "user", "roles": ["citizen"]}
+    return {"kind": "admin", "roles": subject.roles}
+
+
+def _issue(auth_session: AuthSession, subject: User | AdminAccount, refresh_jti: str
+           ) -> TokenPair:
+    claims = {**_claims_for(subject), "fam": auth_session.id}
+    access = create_access_token(str(subject.id), additional_claims=claims,
+                                 expires_delta=ACCESS_TOKEN_TTL)
+    refresh = create_refresh_token(str(subject.id),
+                                   additional_claims={**claims, "jti": refresh_jti},
+                                   expires_delta=REFRESH_TOKEN_TTL)
+    return TokenPair(access, refresh, utcnow() + ACCESS_TOKEN_TTL, auth_session.id)
+
+
+def start_session(subject: User | AdminAccount) -> TokenPair:
+    """Open a new token family for a user or an admin; the caller commits."""
+    refresh_jti = uuid.uuid4().hex
+    auth_session = AuthSession(id=uuid.uuid4().hex, expires_at=utcnow() + REFRESH_TOKEN_TTL,
+                               refresh_jti=refresh_jti)
+    if isinstance(subject, User):
+        auth_session.user_id = subject.id
+    else:
+        auth_session.admin_id = subject.id
+    db.session.add(auth_session)
+    return _issue(auth_session, subject, refresh_jti)
+
+
+def refresh_session(claims: dict[str, Any], subject: User | AdminAccount) -> TokenPair:
+    """Rotate the family of a presented refresh token; reuse of a retired one revokes it all."""
+    session_id, jti = claims.get("fam"), claims.get("jti")
+    auth_session = db.session.get(AuthSession, session_id) if session_id else None
+    if auth_session is None or auth_session.revoked_at is not None:
+        raise ApiError(401, "token_revoked", "登录凭证已失效，请重新登录")
+    new_jti = uuid.uuid4().hex
+    # Compare-and-set, so two refreshes racing with one token cannot both succeed.
+    rotated = db.session.execute(
+        sa.update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.refresh_jti == jti,
+               AuthSession.revoked_at.is_(None))
+        .values(refresh_jti=new_jti, refreshed_at=utcnow(),
+                expires_at=utcnow() + REFRESH_TOKEN_TTL)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if rotated != 1:
+        log.warning("retired refresh token presented; revoking session family %s", session_id)
+        revoke_session(session_id, "refresh_reuse")
+        db.session.commit()  # the revocation must stick although the request fails
+        raise ApiError(401, "token_revoked", "登录凭证已失效，请重新登录")
+    return _issue(auth_session, subject, new_jti)
+
+
+def revoke_session(session_id: str, reason: str) -> None:
+    """Revoke a family in the database and tell every worker through the cache."""
+    db.session.execute(
+        sa.update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .execution_options(synchronize_session=False))
+    _cache_state(session_id, "revoked")
+
+
+def revoke_all_sessions(*, user_id: int | None = None, admin_id: int | None = None,
+                        reason: str) -> int:
+    """Revoke every open family of a user or an admin, e.g. when an account is disabled."""
+    column = AuthSession.user_id if user_id is not None else AuthSession.admin_id
+    ids = list(db.session.scalars(sa.select(AuthSession.id).where(
+        column == (user_id if user_id is not None else admin_id),
+        AuthSession.revoked_at.is_(None))))
+    for session_id in ids:
+        revoke_session(session_id, reason)
+    return len(ids)
+
+
+def session_is_revoked(session_id: str | None) -> bool:
+    """True when the family is revoked, expired or unknown; cached, the database decides."""
+    if not session_id:
+        return True
+    state = redis_store.attempt(lambda r: r.get(_state_key(session_id)), None)
+    if state is not None:
+        return state == "revoked"
+    row = db.session.execute(
+        sa.select(AuthSession.revoked_at, AuthSession.expires_at)
+        .where(AuthSession.id == session_id)).first()
+    revoked = row is None or row.revoked_at is not None or row.expires_at <= utcnow()
+    _cache_state(session_id, "revoked" if revoked else "active")
+    return revoked

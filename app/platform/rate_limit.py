@@ -1,0 +1,75 @@
+"""Rate limits kept in Redis, shared by every worker: a fixed window per key."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import redis
+from flask import request
+
+from app.api.errors import ApiError
+from app.extensions import redis_store
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    window_seconds: int
+
+
+def hit(scope: str, key: str, rule: RateLimit) -> int | None:
+    """Count one attempt; None when allowed, else the seconds to wait before trying again.
+
+    Fails open while Redis is down: refusing every login during a cache outage would be worse
+    than a few minutes without throttling, and the outage is logged.
+    """
+    now = time.time()
+    window = int(now // rule.window_seconds)
+    redis_key = f"ratelimit:{scope}:{key}:{window}"
+    def count_attempt(client: redis.Redis) -> int:
+        pipe = client.pipeline()
+        pipe.incr(redis_key)
+        pipe.expire(redis_key, rule.window_seconds + 1)
+        return pipe.execute()[0]
+
+    count = redis_store.attempt(count_attempt, None)
+    if count is None or count <= rule.limit:
+        return None
+    return max(1, math.ceil((window + 1) * rule.window_seconds - now))
+
+
+def enforce(scope: str, key: str, rule: RateLimit) -> None:
+    """Raise 429 `rate_limited` with Retry-After when `key` is over its limit."""
+    retry_after = hit(scope, key, rule)
+    if retry_after is not None:
+        log.info("rate limit %s exceeded", scope)
+        raise ApiError(429, headers={"Retry-After": str(retry_after)},
+                       message=f"操作过于频繁，请 {retry_after} 秒后再试")
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def limit_by_ip(scope: str, limit: int, window_seconds: int) -> Callable[[F], F]:
+    """Decorate a view: at most `limit` calls per client IP per window."""
+    rule = RateLimit(limit, window_seconds)
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            enforce(scope, client_ip(), rule)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

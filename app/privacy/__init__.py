@@ -1,0 +1,1 @@
+"""Personal data: encryption at rest, blind indexes, masking and Chinese identifier checks."""

@@ -1,0 +1,30 @@
+"""init_wechat binds one WeChatClient per app, built from the app's config and Redis."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import fakeredis
+from flask import Flask
+
+from app.wechat import WeChatClient, init_wechat, wechat_client
+from tests.unit.wechat.stub_support import APPID, SECRET, mint_code, serve_stub
+
+
+def test_init_wechat_binds_a_client_that_logs_in_against_the_configured_server() -> None:
+    with serve_stub() as stub:
+        app = Flask(__name__)
+        app.config.update(WECHAT_API_BASE=stub.url, WECHAT_APPID=APPID, WECHAT_SECRET=SECRET,
+                          WECHAT_TIMEOUT=2.0)
+        redis_client = fakeredis.FakeRedis(decode_responses=True)
+        app.extensions["redis"] = SimpleNamespace(client=redis_client)
+
+        client = init_wechat(app)
+
+        with app.app_context():
+            assert wechat_client() is client
+        assert isinstance(client, WeChatClient)
+        assert client.code_to_session(mint_code(stub, "o-bob")).openid == "o-bob"
+        client.access_token()
+        assert redis_client.exists(client.tokens.cache_key)
+        assert SECRET not in repr(client)
