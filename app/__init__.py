@@ -41,7 +41,8 @@ class NullSessionInterface(SessionInterface):
 
 
 def register_logging(app: Flask) -> None:
-    from app.platform.request_log import configure_logging, register_request_hooks
+    from app.api.request_log import register_request_hooks
+    from app.platform.log_format import configure_logging
 
     configure_logging(app)
     register_request_hooks(app)

@@ -7,12 +7,12 @@ import sys
 import click
 from flask import Flask, current_app
 
-from app.api.errors import ApiError
 from app.certificates.signing import key_dir, rotate_signing_key
 from app.extensions import db
 from app.identity.admin_accounts import create_admin
 from app.models.admin import ACCOUNT_ROLES
 from app.platform import audit
+from app.platform.errors import DomainError
 from app.seed import seed_demo
 
 
@@ -43,7 +43,7 @@ def create_admin_command(username: str, roles: tuple[str, ...], institution: str
         audit.record("admin.created", actor=None, actor_name="cli", target_type="admin_account",
                      target_id=account.id, details={"username": username, "roles": sorted(roles)})
         db.session.commit()
-    except ApiError as exc:
+    except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"created {username} with roles {', '.join(sorted(roles))}")
 

@@ -7,6 +7,7 @@ from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 from flask_smorest import Blueprint
 
 from app.api.me import MeSchema, me_payload
+from app.api.rate_limits import limit_by_ip
 from app.api.schemas import LocalDateTime, RequestSchema
 from app.extensions import db
 from app.identity.admin_login import admin_login
@@ -14,7 +15,6 @@ from app.identity.sessions import refresh_session, revoke_session
 from app.identity.wechat_login import login_with_code
 from app.models import AdminAccount
 from app.platform import audit
-from app.platform.rate_limit import limit_by_ip
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login and sessions")
 

@@ -10,13 +10,23 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-import redis
 import sqlalchemy.exc
 from flask import Flask, Response, g, jsonify
 from flask_jwt_extended import JWTManager
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.platform.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
+from app.platform.readiness import BACKING_SERVICE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -36,24 +46,16 @@ ERROR_CODES: dict[int, tuple[str, str]] = {
 }
 
 
-class ApiError(Exception):
-    """An error a client caused or must hear about, raised anywhere below the HTTP layer."""
-
-    def __init__(self, status: int, error: str | None = None, message: str | None = None,
-                 errors: dict[str, list[str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        default_error, default_message = ERROR_CODES.get(status, ("error", "请求失败"))
-        super().__init__(message or default_message)
-        self.status = status
-        self.error = error or default_error
-        self.message = message or default_message
-        self.errors = errors
-        self.headers = headers or {}
-
-
-def invalid_field(field: str, message: str, details: list[str] | None = None) -> ApiError:
-    """A 422 naming the field: `message` for people, `details` (default: the message) for it."""
-    return ApiError(422, message=message, errors={field: details or [message]})
+# Each domain error's status; a subclass takes its nearest listed ancestor's.
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
+    Unavailable: 503,
+}
 
 
 def error_response(status: int, error: str | None = None, message: str | None = None,
@@ -104,17 +106,20 @@ def handle_http_exception(exc: HTTPException) -> Response:
     return error_response(status, data.get("error"), message, errors, headers)
 
 
-def handle_api_error(exc: ApiError) -> Response:
-    return error_response(exc.status, exc.error, exc.message, exc.errors, exc.headers)
+def status_of(exc: DomainError) -> int:
+    """The HTTP status that answers a domain error (400 for one that names no kind)."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    return 400
 
 
-UNAVAILABLE_ERRORS = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-    redis.ConnectionError,
-    redis.TimeoutError,
-)
+def handle_domain_error(exc: DomainError) -> Response:
+    """A domain error in the one shape, with Retry-After where the domain says when."""
+    headers = {}
+    if isinstance(exc, RateLimited | Unavailable):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    return error_response(status_of(exc), exc.error, exc.message, exc.errors, headers)
 
 
 def handle_unexpected(exc: Exception) -> Response:
@@ -124,7 +129,7 @@ def handle_unexpected(exc: Exception) -> Response:
         # A uniqueness race lost to a concurrent request: the checks before it would have said 409.
         log.warning("integrity error: %s", type(exc.orig).__name__)
         return error_response(409, message="数据已存在或已被修改，请刷新后重试")
-    if isinstance(exc, UNAVAILABLE_ERRORS):
+    if isinstance(exc, BACKING_SERVICE_ERRORS):
         log.error("backing service unavailable: %s", type(exc).__name__)
         return error_response(503, headers={"Retry-After": "5"})
     log.exception("unhandled error")
@@ -168,5 +173,5 @@ def register_jwt_errors(jwt: JWTManager) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 
 from flask_jwt_extended import JWTManager, current_user, get_jwt, verify_jwt_in_request
 
-from app.api.errors import ApiError
 from app.extensions import db
 from app.identity.sessions import session_is_revoked
 from app.models import AdminAccount, User
+from app.platform.errors import Forbidden
 
 F = TypeVar("F", bound=Callable[..., Any])
 BEARER_AUTH = "bearerAuth"
@@ -54,7 +54,7 @@ def _require(check: Callable[[], None], refresh: bool = False) -> Callable[[F], 
 
 def _citizen() -> None:
     if get_jwt().get("kind") != "user":
-        raise ApiError(403, message="仅限个人用户使用")
+        raise Forbidden("仅限个人用户使用")
 
 
 def user_required(view: F) -> F:
@@ -71,8 +71,8 @@ def roles_required(*roles: str) -> Callable[[F], F]:
         held = set(current_user.roles) if claims.get("kind") == "admin" else set()
         allowed = set(roles) | ({"super_admin"} if "verifier" not in roles else set())
         if not held & allowed:
-            raise ApiError(403, message="没有执行此操作的权限",
-                           errors={"roles": [f"requires one of: {', '.join(sorted(roles))}"]})
+            raise Forbidden("没有执行此操作的权限",
+                            errors={"roles": [f"requires one of: {', '.join(sorted(roles))}"]})
 
     return _require(check)
 

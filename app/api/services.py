@@ -13,6 +13,7 @@ from app.api.catalog_schemas import (
 )
 from app.api.http_cache import short_lived, versioned
 from app.api.permissions import optional_user
+from app.api.rate_limits import limit_by_ip
 from app.api.schemas import PageQuerySchema, RequestSchema, prebuilt
 from app.catalog.home import record_visit
 from app.catalog.hot import hot_items
@@ -20,7 +21,6 @@ from app.catalog.queries import get_service, list_services
 from app.extensions import db
 from app.models.catalog import ONLINE_LEVELS
 from app.platform.pages import Page
-from app.platform.rate_limit import limit_by_ip
 
 blp = Blueprint("services", __name__, url_prefix="/api/v1/services",
                 description="Service items and their guides")

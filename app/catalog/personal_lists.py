@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.api.errors import ApiError
 from app.catalog.queries import find_item
 from app.catalog.snapshot import ItemSummary, catalog_snapshot
 from app.extensions import db
 from app.models import Favorite, RecentVisit, ServiceItem, User
+from app.platform.errors import Conflict
 from app.platform.orm import utcnow
 
 MAX_FAVORITES = 200
@@ -24,7 +24,7 @@ def add_favorite(user: User, code: str) -> None:
         return
     count = db.session.scalar(sa.select(sa.func.count()).where(Favorite.user_id == user.id))
     if count >= MAX_FAVORITES:
-        raise ApiError(409, message=f"收藏最多 {MAX_FAVORITES} 项", errors={"code": ["收藏已满"]})
+        raise Conflict(f"收藏最多 {MAX_FAVORITES} 项", errors={"code": ["收藏已满"]})
     db.session.add(Favorite(user_id=user.id, item_id=item.id))
 
 

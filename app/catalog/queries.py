@@ -6,18 +6,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.api.errors import ApiError
 from app.catalog.snapshot import catalog_snapshot, region_scope
 from app.catalog.versions import current_version
 from app.extensions import db
 from app.models import Bundle, ServiceItem
+from app.platform.errors import NotFound
 from app.platform.pages import Page
 from app.platform.shared_cache import cached_json
 from app.privacy.identifiers import SERVICE_ITEM_TYPES
 
 
-def _not_found(what: str, code: str) -> ApiError:
-    return ApiError(404, message=f"{what}不存在：{code}", errors={"code": ["not found"]})
+def _not_found(what: str, code: str) -> NotFound:
+    return NotFound(f"{what}不存在：{code}", errors={"code": ["not found"]})
 
 
 def list_themes(audience: str | None = None) -> list[dict[str, Any]]:

@@ -11,11 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.api.errors import ApiError, invalid_field
 from app.catalog.search_index import build_search_index
 from app.catalog.versions import bump_version, current_version, publish_version
 from app.extensions import db
 from app.models import Bundle, BundleItem, Region, ServiceItem, ServiceMaterial, Synonym, Theme
+from app.platform.errors import Conflict, InvalidInput
 
 # The e-certificate types a material may name as its replacement (免提交).
 KNOWN_CERTIFICATE_TYPES = frozenset({
@@ -36,7 +36,7 @@ def _themes(codes: list[str]) -> list[Theme]:
     themes = list(db.session.scalars(sa.select(Theme).where(Theme.code.in_(codes))))
     unknown = sorted(set(codes) - {t.code for t in themes})
     if unknown:
-        raise invalid_field("themes", "未知主题：" + "、".join(unknown))
+        raise InvalidInput("themes", "未知主题：" + "、".join(unknown))
     return sorted(themes, key=lambda t: codes.index(t.code))
 
 
@@ -44,7 +44,7 @@ def _check_regions(codes: list[str]) -> list[str]:
     known = set(db.session.scalars(sa.select(Region.code).where(Region.code.in_(codes))))
     unknown = sorted(set(codes) - known)
     if unknown:
-        raise invalid_field("regions", "未知行政区划：" + "、".join(unknown))
+        raise InvalidInput("regions", "未知行政区划：" + "、".join(unknown))
     return codes
 
 
@@ -53,11 +53,11 @@ def _sync_materials(item: ServiceItem, rows: list[dict[str, Any]]) -> None:
     deleting the one it replaces, and trip the (item, key) unique constraint."""
     keys = [row["id"] for row in rows]
     if len(set(keys)) != len(keys):
-        raise invalid_field("materials", "材料编号重复")
+        raise InvalidInput("materials", "材料编号重复")
     unknown = sorted({row.get("certificate_type") for row in rows}
                      - KNOWN_CERTIFICATE_TYPES - {None})
     if unknown:
-        raise invalid_field("materials", "未知电子证照类型：" + "、".join(unknown))
+        raise InvalidInput("materials", "未知电子证照类型：" + "、".join(unknown))
     existing = {m.material_key: m for m in item.materials}
     kept = []
     for position, row in enumerate(rows):
@@ -97,9 +97,9 @@ def apply_item(item: ServiceItem, data: dict[str, Any]) -> bool:
             _sync_materials(item, wanted)
             changed = True
     if item.promised_limit_days > item.legal_limit_days:
-        raise invalid_field("promised_limit_days", "承诺时限不能超过法定时限")
+        raise InvalidInput("promised_limit_days", "承诺时限不能超过法定时限")
     if item.zero_trip and item.online_level != "全程网办":
-        raise invalid_field("zero_trip", "只有全程网办的事项可以零跑动")
+        raise InvalidInput("zero_trip", "只有全程网办的事项可以零跑动")
     if changed and item.id is not None:
         item.version += 1
     return changed
@@ -107,7 +107,7 @@ def apply_item(item: ServiceItem, data: dict[str, Any]) -> bool:
 
 def create_item(data: dict[str, Any]) -> ServiceItem:
     if db.session.scalar(sa.select(ServiceItem.id).where(ServiceItem.code == data["code"])):
-        raise ApiError(409, message="事项编码已存在", errors={"code": ["已存在"]})
+        raise Conflict("事项编码已存在", errors={"code": ["已存在"]})
     item = ServiceItem(code=data["code"], item_type=data["code"][:2], themes=[], materials=[],
                        region_rows=[], keywords=[], conditions=[], steps=[], faqs=[])
     apply_item(item, {"short_name": "", "legal_basis": "", "fee": "不收费", **data})
@@ -117,7 +117,7 @@ def create_item(data: dict[str, Any]) -> ServiceItem:
 
 def create_theme(data: dict[str, Any]) -> Theme:
     if db.session.scalar(sa.select(Theme.id).where(Theme.code == data["code"])):
-        raise ApiError(409, message="主题编码已存在", errors={"code": ["已存在"]})
+        raise Conflict("主题编码已存在", errors={"code": ["已存在"]})
     theme = Theme(**data)
     db.session.add(theme)
     return theme
@@ -128,9 +128,9 @@ def set_bundle_items(bundle: Bundle, codes: list[str]) -> None:
         sa.select(ServiceItem).where(ServiceItem.code.in_(codes)))}
     unknown = [c for c in codes if c not in items]
     if unknown:
-        raise invalid_field("items", "未知事项：" + "、".join(unknown))
+        raise InvalidInput("items", "未知事项：" + "、".join(unknown))
     if len(set(codes)) != len(codes):
-        raise invalid_field("items", "事项重复")
+        raise InvalidInput("items", "事项重复")
     if [m.item.code for m in bundle.members] == codes:
         return
     existing = {m.item.code: m for m in bundle.members}  # kept in place, as for materials
@@ -144,7 +144,7 @@ def set_bundle_items(bundle: Bundle, codes: list[str]) -> None:
 
 def create_bundle(data: dict[str, Any]) -> Bundle:
     if db.session.scalar(sa.select(Bundle.id).where(Bundle.code == data["code"])):
-        raise ApiError(409, message="一件事编码已存在", errors={"code": ["已存在"]})
+        raise Conflict("一件事编码已存在", errors={"code": ["已存在"]})
     bundle = Bundle(**{k: v for k, v in data.items() if k != "items"}, members=[])
     set_bundle_items(bundle, data["items"])
     db.session.add(bundle)

@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g, has_request_context
 
-from app.api.errors import ApiError
 from app.extensions import db
 from app.identity.enterprises import enterprises_reachable
 from app.models import User
 from app.models.certificate import Certificate, CertificateAccess
+from app.platform.errors import NotFound
 from app.platform.orm import utcnow
 from app.platform.pages import Page, paginate
 from app.privacy.masking import mask_cert_number, mask_id_number, mask_name
@@ -48,7 +48,7 @@ def certificate_for(user: User, certificate_id: str) -> Certificate:
         certificate = db.session.scalar(sa.select(Certificate).where(
             Certificate.id == int(certificate_id), reachable))
     if certificate is None:
-        raise ApiError(404, message="证照不存在", errors={"id": ["not found"]})
+        raise NotFound("证照不存在", errors={"id": ["not found"]})
     return certificate
 
 

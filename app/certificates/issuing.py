@@ -9,11 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.api.errors import ApiError, invalid_field
 from app.extensions import db
 from app.identity.real_name import ID_NUMBER_INDEX
 from app.models import Enterprise
 from app.models.certificate import Certificate, CertificateType, IntegrationEvent
+from app.platform.errors import Conflict, InvalidInput, NotFound
 from app.platform.orm import utcnow
 from app.privacy.identifiers import (
     InvalidIdentifier,
@@ -32,7 +32,7 @@ def once(key_id: str, event_id: str, kind: str,
     seen = db.session.get(IntegrationEvent, (key_id, event_id))
     if seen is not None:
         if seen.kind != kind:
-            raise ApiError(409, message="事件编号已用于其他操作", errors={"event_id": [seen.kind]})
+            raise Conflict("事件编号已用于其他操作", errors={"event_id": [seen.kind]})
         return seen.status_code, seen.response
     status, response = act()
     db.session.add(IntegrationEvent(department_key_id=key_id, event_id=event_id, kind=kind,
@@ -43,7 +43,7 @@ def once(key_id: str, event_id: str, kind: str,
 def find_type(code: str) -> CertificateType:
     kind = db.session.scalar(sa.select(CertificateType).where(CertificateType.code == code))
     if kind is None:
-        raise invalid_field("type", f"未知证照类型：{code}", ["unknown"])
+        raise InvalidInput("type", f"未知证照类型：{code}", ["unknown"])
     return kind
 
 
@@ -58,26 +58,26 @@ def issue(kind: CertificateType, *, holder_id_number: str | None, holder_uscc: s
         try:
             holder = parse_id_number(holder_id_number or "").number
         except InvalidIdentifier as exc:
-            raise invalid_field("holder.id_number", exc.message) from None
+            raise InvalidInput("holder.id_number", exc.message) from None
         certificate.holder_id_index = cipher.blind_index(holder, ID_NUMBER_INDEX)
     else:
         try:
             uscc = parse_uscc(holder_uscc or "")
         except InvalidIdentifier as exc:
-            raise invalid_field("holder.uscc", exc.message) from None
+            raise InvalidInput("holder.uscc", exc.message) from None
         enterprise = db.session.scalar(sa.select(Enterprise).where(Enterprise.uscc == uscc))
         if enterprise is None:
-            raise invalid_field("holder.uscc", "企业不存在", ["unknown"])
+            raise InvalidInput("holder.uscc", "企业不存在", ["unknown"])
         certificate.holder_enterprise_id = enterprise.id
     if expires_at is not None and expires_at <= issued_at:
-        raise invalid_field("expires_at", "有效期止应晚于签发日期", ["too early"])
+        raise InvalidInput("expires_at", "有效期止应晚于签发日期", ["too early"])
     unknown = sorted(set(fields) - {f["name"] for f in kind.fields})
     if unknown:
-        raise invalid_field("fields", "证照类型没有这些字段：" + "、".join(unknown), unknown)
+        raise InvalidInput("fields", "证照类型没有这些字段：" + "、".join(unknown), unknown)
     index = cipher.blind_index(f"{kind.code}:{number}", NUMBER_INDEX)
     if db.session.scalar(sa.select(Certificate.id).where(Certificate.type_id == kind.id,
                                                          Certificate.number_index == index)):
-        raise ApiError(409, message="该证照编号已存在", errors={"number": ["exists"]})
+        raise Conflict("该证照编号已存在", errors={"number": ["exists"]})
     certificate.identifier = make_cert_identifier(kind.type_code, kind.issuer_uscc, serial)
     certificate.number_enc = cipher.encrypt(number, "certificate.number")
     certificate.number_index = index
@@ -95,7 +95,7 @@ def find_certificate(reference: str) -> Certificate:
                  else Certificate.identifier == reference)
     certificate = db.session.scalar(sa.select(Certificate).where(condition))
     if certificate is None:
-        raise ApiError(404, message="证照不存在", errors={"id": ["not found"]})
+        raise NotFound("证照不存在", errors={"id": ["not found"]})
     return certificate
 
 

@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from app.api.errors import ApiError, invalid_field
 from app.certificates.holdings import field_values, log_access
 from app.certificates.signing import current_signing_key, public_keys
 from app.certificates.tokens import (
@@ -27,6 +26,7 @@ from app.models import AdminAccount, User
 from app.models.certificate import Certificate, PresentationUse
 from app.platform import audit
 from app.platform.clock import age_on, today_in_china
+from app.platform.errors import Conflict, InvalidInput
 from app.platform.orm import utcnow
 from app.privacy.masking import mask_name
 
@@ -49,12 +49,12 @@ def present(holder: User, certificate: Certificate, fields: list[str] | None,
     status = certificate.status_at(utcnow())
     if status != "valid":
         message = "证照已吊销，不能亮证" if status == "revoked" else "证照已过期，不能亮证"
-        raise ApiError(409, "certificate_not_presentable", message, errors={"id": [status]})
+        raise Conflict(message, error="certificate_not_presentable", errors={"id": [status]})
     kind = certificate.type
     chosen = kind.display_fields if fields is None else list(dict.fromkeys(fields))
     unknown = [name for name in chosen if kind.field(name) is None]
     if unknown:
-        raise invalid_field("fields", "该证照没有这些字段：" + "、".join(unknown), unknown)
+        raise InvalidInput("fields", "该证照没有这些字段：" + "、".join(unknown), unknown)
     values = field_values(certificate)
     claims: dict[str, Any] = {
         "iss": current_app.config["PRESENTATION_ISSUER"],
@@ -66,7 +66,7 @@ def present(holder: User, certificate: Certificate, fields: list[str] | None,
     if derived:
         birth = _birth_date(values, holder) if kind.holder_kind == "personal" else None
         if birth is None:
-            raise invalid_field("derived", "该证照无法证明年龄", derived)
+            raise InvalidInput("derived", "该证照无法证明年龄", derived)
         age = age_on(birth, today_in_china())
         claims["derived"] = {name: age >= DERIVED_CLAIMS[name] for name in derived}
     token = sign_presentation(current_signing_key(), claims)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.api.errors import ApiError, invalid_field
 from app.extensions import db
 from app.models import AdminAccount
 from app.models.admin import ACCOUNT_ROLES
+from app.platform.errors import Conflict, InvalidInput
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -29,7 +29,7 @@ def find_admin(username: str) -> AdminAccount | None:
 def validate_roles(roles: list[str]) -> list[str]:
     unknown = sorted(set(roles) - set(ACCOUNT_ROLES))
     if unknown:
-        raise invalid_field("roles", "未知角色：" + "、".join(unknown), unknown)
+        raise InvalidInput("roles", "未知角色：" + "、".join(unknown), unknown)
     return sorted(set(roles))
 
 
@@ -37,9 +37,9 @@ def create_admin(username: str, password: str, roles: list[str],
                  institution_name: str | None = None, display_name: str = "") -> AdminAccount:
     """Add an account; the caller commits."""
     if find_admin(username) is not None:
-        raise ApiError(409, message="用户名已存在", errors={"username": ["已存在"]})
+        raise Conflict("用户名已存在", errors={"username": ["已存在"]})
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise invalid_field("password", f"密码至少 {MIN_PASSWORD_LENGTH} 位", ["too short"])
+        raise InvalidInput("password", f"密码至少 {MIN_PASSWORD_LENGTH} 位", ["too short"])
     account = AdminAccount(username=username, password_hash=hash_password(password),
                            institution_name=institution_name, display_name=display_name)
     account.set_roles(validate_roles(roles))

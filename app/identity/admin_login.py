@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.api.errors import ApiError
 from app.extensions import db
 from app.identity.admin_accounts import find_admin, password_matches
 from app.identity.sessions import TokenPair, start_session
 from app.models import AdminAccount
 from app.platform import audit
+from app.platform.errors import RateLimited, Unauthenticated
 from app.platform.orm import utcnow
 
 MAX_FAILURES = 5
@@ -17,8 +17,8 @@ FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
 
 
-def _refuse(message: str = "用户名或密码错误") -> ApiError:
-    return ApiError(401, "invalid_credentials", message, errors={"password": [message]})
+def _refuse(message: str = "用户名或密码错误") -> Unauthenticated:
+    return Unauthenticated(message, error="invalid_credentials", errors={"password": [message]})
 
 
 def _record_failure(account: AdminAccount) -> None:
@@ -51,8 +51,8 @@ def admin_login(username: str, password: str) -> tuple[AdminAccount, TokenPair]:
         retry_after = int((account.locked_until - now).total_seconds()) + 1
         minutes = retry_after // 60 + 1
         message = f"密码错误次数过多，请 {minutes} 分钟后再试"
-        raise ApiError(429, "account_locked", message, errors={"username": [message]},
-                       headers={"Retry-After": str(retry_after)})
+        raise RateLimited(message, error="account_locked", errors={"username": [message]},
+                          retry_after_seconds=retry_after)
     if not password_matches(account, password):
         _record_failure(account)
         audit.record("admin.login_failed", actor=account, target_type="admin_account",

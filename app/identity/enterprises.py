@@ -6,10 +6,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.api.errors import ApiError, invalid_field
 from app.extensions import db
 from app.models import Enterprise, EnterpriseBinding, User
 from app.models.enterprise import AGENT_SCOPES
+from app.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.platform.orm import utcnow
 from app.privacy.identifiers import InvalidIdentifier, parse_uscc
 
@@ -18,13 +18,13 @@ def check_uscc(value: str) -> str:
     try:
         return parse_uscc(value)
     except InvalidIdentifier as exc:
-        raise invalid_field("uscc", exc.message) from None
+        raise InvalidInput("uscc", exc.message) from None
 
 
 def find_enterprise(uscc: str) -> Enterprise:
     enterprise = db.session.scalar(sa.select(Enterprise).where(Enterprise.uscc == check_uscc(uscc)))
     if enterprise is None:
-        raise ApiError(404, message="未找到该统一社会信用代码对应的企业",
+        raise NotFound("未找到该统一社会信用代码对应的企业",
                        errors={"uscc": ["企业登记信息中不存在"]})
     return enterprise
 
@@ -54,7 +54,7 @@ def bind(user: User, uscc: str, relation: str) -> EnterpriseBinding:
 def unbind(user: User, uscc: str) -> None:
     binding = binding_of(user, find_enterprise(uscc))
     if binding is None:
-        raise ApiError(404, message="未绑定该企业")
+        raise NotFound("未绑定该企业")
     db.session.delete(binding)
 
 
@@ -62,7 +62,7 @@ def _legal_rep_binding(user: User, enterprise: Enterprise) -> EnterpriseBinding:
     binding = binding_of(user, enterprise)
     if (binding is None or binding.relation != "legal_representative"
             or binding.status != "verified"):
-        raise ApiError(403, message="只有已认证的法定代表人可以管理经办人")
+        raise Forbidden("只有已认证的法定代表人可以管理经办人")
     return binding
 
 
@@ -74,7 +74,7 @@ def _find_user(user_id: str | None, invite_code: str | None) -> User:
         agent = db.session.scalar(sa.select(User).where(User.invite_code == invite_code))
         field = "invite_code"
     if agent is None:
-        raise ApiError(404, message="未找到该用户", errors={field: ["用户不存在"]})
+        raise NotFound("未找到该用户", errors={field: ["用户不存在"]})
     return agent
 
 
@@ -85,17 +85,17 @@ def delegate_agent(legal_rep: User, uscc: str, *, user_id: str | None, invite_co
     _legal_rep_binding(legal_rep, enterprise)
     agent = _find_user(user_id, invite_code)
     if agent.id == legal_rep.id:
-        raise invalid_field("user_id", "不能将自己设为经办人", ["不能是本人"])
+        raise InvalidInput("user_id", "不能将自己设为经办人", ["不能是本人"])
     if not agent.real_name_verified:
-        raise invalid_field("user_id", "经办人须先完成实名认证", ["未实名"])
+        raise InvalidInput("user_id", "经办人须先完成实名认证", ["未实名"])
     if expires_at is not None and expires_at <= utcnow():
-        raise invalid_field("expires_at", "授权截止时间须晚于当前时间", ["已过去"])
+        raise InvalidInput("expires_at", "授权截止时间须晚于当前时间", ["已过去"])
     binding = binding_of(agent, enterprise)
     if binding is None:
         binding = EnterpriseBinding(user_id=agent.id, enterprise=enterprise)
         db.session.add(binding)
     elif binding.relation == "legal_representative" and binding.status == "verified":
-        raise ApiError(409, message="该用户是法定代表人", errors={"user_id": ["法定代表人"]})
+        raise Conflict("该用户是法定代表人", errors={"user_id": ["法定代表人"]})
     binding.relation, binding.status = "agent", "verified"
     binding.scopes = ",".join(s for s in AGENT_SCOPES if s in scopes)
     binding.expires_at = expires_at
@@ -110,7 +110,7 @@ def revoke_agent(legal_rep: User, uscc: str, agent_user_id: int) -> None:
         EnterpriseBinding.enterprise_id == enterprise.id,
         EnterpriseBinding.user_id == agent_user_id, EnterpriseBinding.relation == "agent"))
     if binding is None:
-        raise ApiError(404, message="该用户不是本企业的经办人")
+        raise NotFound("该用户不是本企业的经办人")
     db.session.delete(binding)
 
 
@@ -148,5 +148,5 @@ def require_enterprise_access(user: User, uscc: str, scope: str) -> Enterprise:
     enterprise = find_enterprise(uscc)
     binding = binding_of(user, enterprise)
     if binding is None or not is_active(binding, scope):
-        raise ApiError(403, message="无权查看该企业的信息")
+        raise Forbidden("无权查看该企业的信息")
     return enterprise

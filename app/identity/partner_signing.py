@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Mapping
 
-from flask import Flask, current_app, g, request
+from flask import Flask
 
-from app.api.errors import ApiError
 from app.config import ConfigError
+from app.platform.errors import Unauthenticated
 
-F = TypeVar("F", bound=Callable[..., Any])
 MAX_SKEW_SECONDS = 300
 
 
@@ -54,34 +51,22 @@ def signature(secret: bytes, method: str, path: str, timestamp: str, body: bytes
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
-def _refuse(error: str, message: str) -> ApiError:
-    return ApiError(401, error, message)
+def _refuse(error: str, message: str) -> Unauthenticated:
+    return Unauthenticated(message, error=error)
 
 
-def verify_request() -> str:
-    """The key id of a correctly signed, timely request; 401 otherwise."""
-    key_id = request.headers.get("X-Department-Key", "")
-    timestamp = request.headers.get("X-Timestamp", "")
-    sent = request.headers.get("X-Signature", "")
+def verify_signature(keys: Mapping[str, bytes], key_id: str, timestamp: str, sent: str,
+                     method: str, path: str, body: bytes, now: float | None = None) -> str:
+    """The key id of a correctly signed, timely request; `Unauthenticated` saying why otherwise."""
     if not (key_id and timestamp and sent):
         raise _refuse("signature_missing", "缺少部门签名")
-    secret = current_app.extensions["department_keys"].get(key_id)
+    secret = keys.get(key_id)
     if secret is None:
         raise _refuse("unknown_department_key", "未知的部门密钥")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
+    now = time.time() if now is None else now
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
         raise _refuse("timestamp_out_of_range", "请求时间与服务器相差超过 5 分钟")
-    expected = signature(secret, request.method, request.path, timestamp, request.get_data())
+    expected = signature(secret, method, path, timestamp, body)
     if not hmac.compare_digest(expected, sent.lower()):
         raise _refuse("bad_signature", "部门签名不正确")
     return key_id
-
-
-def department_signed(view: F) -> F:
-    """Decorate a view that only signed department systems may call."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.department_key_id = verify_request()
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]

@@ -9,9 +9,9 @@ from typing import Protocol
 import sqlalchemy as sa
 from flask import current_app
 
-from app.api.errors import ApiError, invalid_field
 from app.extensions import db
 from app.models import User
+from app.platform.errors import Conflict, InvalidInput
 from app.platform.orm import utcnow
 from app.platform.rate_limit import RateLimit, enforce
 from app.privacy.identifiers import IdNumberFacts, InvalidIdentifier, parse_id_number
@@ -57,7 +57,7 @@ def identity_verifier() -> IdentityVerifier:
 def check_name(name: str) -> str:
     name = name.strip()
     if not 2 <= len(name) <= 30 or not NAME_PATTERN.match(name):
-        raise invalid_field("name", "姓名应为 2–30 个汉字，少数民族姓名可用“·”分隔",
+        raise InvalidInput("name", "姓名应为 2–30 个汉字，少数民族姓名可用“·”分隔",
                             ["姓名格式不正确"])
     return name
 
@@ -66,7 +66,7 @@ def check_id_number(id_number: str) -> IdNumberFacts:
     try:
         return parse_id_number(id_number)
     except InvalidIdentifier as exc:
-        raise invalid_field("id_number", exc.message) from None
+        raise InvalidInput("id_number", exc.message) from None
 
 
 def verify_real_name(user: User, name: str, id_number: str) -> User:
@@ -78,16 +78,15 @@ def verify_real_name(user: User, name: str, id_number: str) -> User:
     if user.id_number_index == index:
         return user  # verifying again with the same identity changes nothing
     if user.real_name_verified:
-        raise ApiError(409, message="该账号已完成实名认证，不能更换身份",
+        raise Conflict("该账号已完成实名认证，不能更换身份",
                        errors={"id_number": ["账号已实名"]})
     owner = db.session.scalar(sa.select(User.id).where(User.id_number_index == index))
     if owner is not None:
-        raise ApiError(409, message="该身份证号码已绑定其他账号",
+        raise Conflict("该身份证号码已绑定其他账号",
                        errors={"id_number": ["已绑定其他账号"]})
     if not identity_verifier().verify(name, facts.number):
         log.info("real-name verification refused for user %s", user.id)
-        raise ApiError(422, "real_name_mismatch", "姓名与身份证号码不一致",
-                       errors={"id_number": ["姓名与身份证号码不一致"]})
+        raise InvalidInput("id_number", "姓名与身份证号码不一致", error="real_name_mismatch")
     cipher = vault()
     user.real_name_enc = cipher.encrypt(name, "user.real_name")
     user.id_number_enc = cipher.encrypt(facts.number, "user.id_number")

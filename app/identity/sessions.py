@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask_jwt_extended import create_access_token, create_refresh_token
 
-from app.api.errors import ApiError
 from app.extensions import db, redis_store
 from app.models import AdminAccount, AuthSession, User
+from app.platform.errors import Unauthenticated
 from app.platform.orm import utcnow
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def refresh_session(claims: dict[str, Any], subject: User | AdminAccount) -> Tok
     session_id, jti = claims.get("fam"), claims.get("jti")
     auth_session = db.session.get(AuthSession, session_id) if session_id else None
     if auth_session is None or auth_session.revoked_at is not None:
-        raise ApiError(401, "token_revoked", "登录凭证已失效，请重新登录")
+        raise Unauthenticated("登录凭证已失效，请重新登录", error="token_revoked")
     new_jti = uuid.uuid4().hex
     # Compare-and-set, so two refreshes racing with one token cannot both succeed.
     rotated = db.session.execute(
@@ -99,7 +99,7 @@ def refresh_session(claims: dict[str, Any], subject: User | AdminAccount) -> Tok
         log.warning("retired refresh token presented; revoking session family %s", session_id)
         revoke_session(session_id, "refresh_reuse")
         db.session.commit()  # the revocation must stick although the request fails
-        raise ApiError(401, "token_revoked", "登录凭证已失效，请重新登录")
+        raise Unauthenticated("登录凭证已失效，请重新登录", error="token_revoked")
     return _issue(auth_session, subject, new_jti)
 
 

@@ -7,10 +7,10 @@ import secrets
 
 import sqlalchemy as sa
 
-from app.api.errors import ApiError
 from app.extensions import db
 from app.identity.sessions import TokenPair, start_session
 from app.models import User
+from app.platform.errors import RateLimited, Unauthenticated, Unavailable
 from app.platform.orm import utcnow
 from app.platform.rate_limit import RateLimit, enforce
 from app.wechat import wechat_client
@@ -34,15 +34,13 @@ def login_with_code(code: str) -> tuple[User, TokenPair, bool]:
     try:
         info = wechat_client().code_to_session(code)
     except LoginCodeRejected:
-        raise ApiError(401, "wechat_code_invalid", "登录凭证无效或已使用，请重新登录",
-                       errors={"code": ["invalid"]}) from None
+        raise Unauthenticated("登录凭证无效或已使用，请重新登录", error="wechat_code_invalid",
+                              errors={"code": ["invalid"]}) from None
     except MinuteQuotaReached:
-        raise ApiError(429, message="登录过于频繁，请稍后再试",
-                       headers={"Retry-After": "60"}) from None
+        raise RateLimited("登录过于频繁，请稍后再试", retry_after_seconds=60) from None
     except WeChatError as exc:
         log.error("wechat login failed: errcode %s", exc.errcode)
-        raise ApiError(503, message="微信服务繁忙，请稍后再试",
-                       headers={"Retry-After": "5"}) from None
+        raise Unavailable("微信服务繁忙，请稍后再试", retry_after_seconds=5) from None
     enforce("login_openid", info.openid, LOGINS_PER_OPENID)
     user = db.session.scalar(sa.select(User).where(User.openid == info.openid))
     created = user is None

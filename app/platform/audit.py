@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_request_context, request
+from flask import g, has_app_context
 
 from app.extensions import db
 from app.models import AdminAccount, AuditEntry
@@ -21,8 +21,9 @@ def record(action: str, *, actor: AdminAccount | None, target_type: str = "",
         actor_name=actor_name or (actor.username if actor else "-"),
         action=action, target_type=target_type, target_id=str(target_id),
         details=details or {},
-        request_id=(g.get("request_id") or "") if has_request_context() else "",
-        ip_address=(request.remote_addr or "") if has_request_context() else "",
+        # Set by the HTTP layer for each request; a task or a command has neither.
+        request_id=(g.get("request_id") or "") if has_app_context() else "",
+        ip_address=(g.get("client_ip") or "") if has_app_context() else "",
     )
     db.session.add(entry)
     return entry

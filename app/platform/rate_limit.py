@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import redis
-from flask import request
 
-from app.api.errors import ApiError
 from app.extensions import redis_store
+from app.platform.errors import RateLimited
 
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -48,28 +43,9 @@ def hit(scope: str, key: str, rule: RateLimit) -> int | None:
 
 
 def enforce(scope: str, key: str, rule: RateLimit) -> None:
-    """Raise 429 `rate_limited` with Retry-After when `key` is over its limit."""
+    """Raise `RateLimited` with the seconds to wait when `key` is over its limit."""
     retry_after = hit(scope, key, rule)
     if retry_after is not None:
         log.info("rate limit %s exceeded", scope)
-        raise ApiError(429, headers={"Retry-After": str(retry_after)},
-                       message=f"操作过于频繁，请 {retry_after} 秒后再试")
-
-
-def client_ip() -> str:
-    return request.remote_addr or "unknown"
-
-
-def limit_by_ip(scope: str, limit: int, window_seconds: int) -> Callable[[F], F]:
-    """Decorate a view: at most `limit` calls per client IP per window."""
-    rule = RateLimit(limit, window_seconds)
-
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            enforce(scope, client_ip(), rule)
-            return view(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorator
+        raise RateLimited(f"操作过于频繁，请 {retry_after} 秒后再试",
+                          retry_after_seconds=retry_after)

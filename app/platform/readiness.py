@@ -6,19 +6,29 @@ import logging
 import time
 from typing import Any
 
+import redis
 import sqlalchemy as sa
+import sqlalchemy.exc
 
-from app.api.errors import UNAVAILABLE_ERRORS
 from app.extensions import db, redis_store
 
 log = logging.getLogger(__name__)
+
+# What a database or Redis that is down or unreachable raises.
+BACKING_SERVICE_ERRORS = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
 
 
 def _timed(check: Any) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         check()
-    except UNAVAILABLE_ERRORS as exc:
+    except BACKING_SERVICE_ERRORS as exc:
         log.warning("readiness check failed: %s", type(exc).__name__)
         return {"status": "unavailable", "error": type(exc).__name__}
     return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}

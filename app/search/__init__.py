@@ -1,5 +1,6 @@
-"""Search over service items, bundles (一件事) and FAQs, by Chinese words, pinyin, initials,
-synonyms and pinyin with typos.
+"""The search engine: service items, bundles and FAQs by words, pinyin, initials and synonyms.
+
+Matches Chinese words, full pinyin, initials, synonyms and pinyin with typos.
 
 Pure: no Flask, database or Redis. The app builds a SearchIndex from the catalog, shares
 `to_bytes()` between workers (keyed by catalog version and INDEX_FORMAT_VERSION: from_bytes

@@ -12,11 +12,29 @@ from flask_jwt_extended import create_access_token, jwt_required
 from flask_smorest import Blueprint
 
 from app.api import api
+from app.api.rate_limits import limit_by_ip
 from app.api.schemas import RequestSchema
-from app.platform.rate_limit import limit_by_ip
+from app.platform.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
 from tests.conftest import CLOSED_MYSQL_URL
 
 SHAPE = {"code", "status", "error", "message", "request_id"}
+DOMAIN_ERRORS = {
+    "invalid": InvalidInput("region", "行政区划代码应为 6 位数字", ["not a region"]),
+    "unauthenticated": Unauthenticated("登录凭证已失效", error="token_revoked"),
+    "forbidden": Forbidden(),
+    "not_found": NotFound("证照不存在"),
+    "conflict": Conflict("该证照编号已存在", error="duplicate_number"),
+    "rate_limited": RateLimited(retry_after_seconds=42),
+    "unavailable": Unavailable("微信服务繁忙，请稍后再试"),
+}
 
 
 class _EchoSchema(RequestSchema):
@@ -39,6 +57,10 @@ def _add_test_routes(app: Flask) -> None:
     @jwt_required()
     def protected() -> dict:
         return {"ok": True}
+
+    @blp.get("/domain/<kind>")
+    def domain_error(kind: str) -> dict:
+        raise DOMAIN_ERRORS[kind]
 
     @blp.get("/limited")
     @limit_by_ip("probe", limit=2, window_seconds=60)
@@ -142,3 +164,29 @@ def test_validation_messages_are_chinese_and_name_the_fields(probe_client):
     body = probe_client.post("/api/v1/_probe/echo", json={"extra": 1}).get_json()
     assert body["message"] == "请求参数有误：extra、name"
     assert body["errors"] == {"name": ["此项必填"], "extra": ["未知字段"]}
+
+
+@pytest.mark.parametrize(("kind", "status", "error", "message"), [
+    ("invalid", 422, "validation_error", "行政区划代码应为 6 位数字"),
+    ("unauthenticated", 401, "token_revoked", "登录凭证已失效"),
+    ("forbidden", 403, "forbidden", "无权进行此操作"),
+    ("not_found", 404, "not_found", "证照不存在"),
+    ("conflict", 409, "duplicate_number", "该证照编号已存在"),
+    ("rate_limited", 429, "rate_limited", "请求过于频繁，请稍后再试"),
+    ("unavailable", 503, "unavailable", "微信服务繁忙，请稍后再试"),
+])
+def test_domain_errors_answer_in_the_one_shape_with_their_status(probe_client, kind, status,
+                                                                 error, message):
+    body = assert_error_shape(probe_client.get(f"/api/v1/_probe/domain/{kind}"), status, error)
+    assert body["message"] == message
+
+
+def test_invalid_input_names_its_field_with_the_details():
+    body = DOMAIN_ERRORS["invalid"]
+    assert body.errors == {"region": ["not a region"]}
+
+
+def test_domain_errors_that_say_when_to_retry_send_retry_after(probe_client):
+    assert probe_client.get("/api/v1/_probe/domain/rate_limited").headers["Retry-After"] == "42"
+    assert probe_client.get("/api/v1/_probe/domain/unavailable").headers["Retry-After"] == "5"
+    assert "Retry-After" not in probe_client.get("/api/v1/_probe/domain/conflict").headers

@@ -13,7 +13,6 @@ from flask_smorest import Blueprint
 
 from app.api.bundles import BundleSchema
 from app.api.catalog_schemas import REGION_CODE, GuideSchema
-from app.api.errors import ApiError, invalid_field
 from app.api.permissions import roles_required
 from app.api.schemas import RequestSchema
 from app.catalog.queries import find_bundle, find_item, get_bundle, get_service
@@ -30,6 +29,7 @@ from app.extensions import db
 from app.models import Synonym, Theme
 from app.models.catalog import AUDIENCES, MATERIAL_FORMS, ONLINE_LEVELS
 from app.platform import audit
+from app.platform.errors import InvalidInput, NotFound
 from app.privacy.identifiers import InvalidIdentifier, parse_service_item_code
 
 blp = Blueprint("catalog_admin", __name__, url_prefix="/api/v1/admin",
@@ -166,7 +166,7 @@ def _commit(action: str, target_type: str, target_id: str, details: dict | None 
 def _find_theme(code: str) -> Theme:
     theme = db.session.scalar(sa.select(Theme).where(Theme.code == code))
     if theme is None:
-        raise ApiError(404, message=f"主题不存在：{code}")
+        raise NotFound(f"主题不存在：{code}")
     return theme
 
 
@@ -288,7 +288,7 @@ def get_synonyms() -> dict:
 def put_synonym_term(body: dict, term: str) -> Synonym:
     """Set what a colloquial term stands for (e.g. 驾照 → 机动车驾驶证)."""
     if not 1 <= len(term) <= 32:
-        raise invalid_field("term", "词语长度应为 1–32 个字符", ["length"])
+        raise InvalidInput("term", "词语长度应为 1–32 个字符", ["length"])
     synonym = put_synonym(term, body["expansions"])
     _commit("catalog.synonym_set", "synonym", term, {"expansions": body["expansions"]})
     return synonym
@@ -301,6 +301,6 @@ def delete_synonym(term: str) -> None:
     """Remove a synonym."""
     synonym = db.session.scalar(sa.select(Synonym).where(Synonym.term == term))
     if synonym is None:
-        raise ApiError(404, message="同义词不存在")
+        raise NotFound("同义词不存在")
     db.session.delete(synonym)
     _commit("catalog.synonym_deleted", "synonym", term)

@@ -8,11 +8,11 @@ import marshmallow as ma
 from flask import Response, g, jsonify
 from flask_smorest import Blueprint
 
+from app.api.partners.signing import department_signed
 from app.api.schemas import RequestSchema
 from app.certificates.holdings import summary
 from app.certificates.issuing import find_certificate, find_type, issue, once, revoke
 from app.extensions import db
-from app.identity.partner_signing import department_signed
 
 blp = Blueprint("integrations", __name__, url_prefix="/api/v1/integrations",
                 description="Department systems (HMAC-SHA256 signed)")

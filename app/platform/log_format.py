@@ -1,4 +1,4 @@
-"""Request ids, log formatting and the access log.
+"""Log formatting: request ids on every line, JSON or text, personal numbers masked.
 
 Every log line carries the request id (or the Celery task id), so one request can be followed
 across workers. Personal numbers that slip into a message are masked before it is written.
@@ -10,22 +10,14 @@ import json
 import logging
 import re
 import sys
-import time
-import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, Response, g, has_request_context, request
-
-REQUEST_ID_HEADER = "X-Request-ID"
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+from flask import Flask, g, has_request_context
 
 # Defence in depth for rule 2 of DESIGN.md: code never logs personal numbers on purpose, and
 # these catch the accident — 18-character ID numbers and 11-digit mobile numbers.
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-
-access_log = logging.getLogger("app.access")
-
 
 def redact(text: str) -> str:
     """Mask ID and mobile numbers in free text."""
@@ -93,28 +85,3 @@ def configure_logging(app: Flask) -> None:
     # Our access log replaces werkzeug's, which would print every request a second time.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-
-
-def register_request_hooks(app: Flask) -> None:
-    """Give each request an id, return it, and write one access-log line per request."""
-
-    @app.before_request
-    def start_request() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        g.request_started = time.perf_counter()
-
-    @app.after_request
-    def finish_request(response: Response) -> Response:
-        request_id = g.get("request_id")
-        if request_id:
-            response.headers[REQUEST_ID_HEADER] = request_id
-        started = g.get("request_started")
-        duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-        # The path only: query strings can carry case numbers and query codes.
-        access_log.info(
-            "%s %s %s %sms", request.method, request.path, response.status_code, duration_ms,
-            extra={"method": request.method, "path": request.path,
-                   "status": response.status_code, "duration_ms": duration_ms,
-                   "remote_addr": request.remote_addr})
-        return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from app.platform.request_log import ContextFilter, JsonFormatter, redact
+from app.platform.log_format import ContextFilter, JsonFormatter, redact
 from app.seed.fake_identifiers import fake_id_number
 
 
