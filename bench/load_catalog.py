@@ -11,24 +11,17 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
-from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-# bench/http.py would shadow the standard library's http package: look in bench/ last.
-sys.path[:] = [str(BENCH_DIR.parent),
-               *(p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR), str(BENCH_DIR)]
+import sqlalchemy as sa
+from catalog_fixture import generate_catalog
 
-import sqlalchemy as sa  # noqa: E402
-from catalog_fixture import generate_catalog  # noqa: E402
-
-from app import create_app  # noqa: E402
-from app.catalog.hot import record_use  # noqa: E402
-from app.catalog.upkeep import commit_catalog_change  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import ServiceItem, ServiceMaterial, Theme  # noqa: E402
-from app.models.catalog import item_regions, item_themes  # noqa: E402
+from app import create_app
+from app.catalog.hot import record_use
+from app.catalog.upkeep import commit_catalog_change
+from app.extensions import db
+from app.models import ServiceItem, ServiceMaterial, Theme
+from app.models.catalog import item_regions, item_themes
 
 THEMES_BY_NAME = {
     "交通出行": "transport", "企业开办": "company_start", "住房保障": "housing",

@@ -7,57 +7,29 @@ access-log and audit rows and the commit.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
-import os
 import queue
-import secrets
 import subprocess
 import threading
 import time
-from pathlib import Path
+from urllib.parse import urlsplit
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
-VENV_BIN = REPO_DIR / ".venv" / "bin"
-DATABASE = "zsb_bench_verify"
-DATABASE_URL = f"mysql+pymysql://root@127.0.0.1:3306/{DATABASE}?charset=utf8mb4"
+from app_setup import bench_environment, rebuild_demo_data
+from errors import BenchError
+from paths import BENCH_DIR, REPO_DIR, VENV_BIN
+from servers import gunicorn
+
+DATABASE_URL = "mysql+pymysql://root@127.0.0.1:3306/zsb_bench_verify?charset=utf8mb4"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 PASSWORD = "bench-verifier-password"
+WORK_DIR = BENCH_DIR / ".work" / "presentation_http"
 
 
-def environment() -> dict[str, str]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    def key() -> str:
-        return base64.b64encode(secrets.token_bytes(32)).decode()
-
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()).decode()
-    return {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
-            "SECRET_KEY": key(), "JWT_SECRET_KEY": key(), "PERSONAL_DATA_KEYS": "v1:" + key(),
-            "BLIND_INDEX_KEY": key(), "WECHAT_SECRET": "bench", "DEPARTMENT_KEYS": "b:" + key(),
-            "SIGNING_KEY_PEM": pem, "LOG_LEVEL": "WARNING", "CELERY_ALWAYS_EAGER": "1",
-            "DEMO_ADMIN_PASSWORD": PASSWORD}
-
-
-def prepare(env: dict[str, str]) -> None:
-    import pymysql
-    import redis
-
-    connection = pymysql.connect(host="127.0.0.1", user="root")
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        cursor.execute(f"CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4 "
-                       "COLLATE utf8mb4_unicode_ci")
-    connection.close()
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    for args in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], cwd=REPO_DIR, env=env,
-                       check=True, capture_output=True, timeout=300)
+def environment(database_url: str, redis_url: str) -> dict[str, str]:
+    """The app's production environment, tasks in process, with a known verifier password."""
+    return bench_environment(database_url, redis_url) | {
+        "CELERY_ALWAYS_EAGER": "1", "DEMO_ADMIN_PASSWORD": PASSWORD}
 
 
 def make_tokens(env: dict[str, str], count: int) -> tuple[list[str], str]:
@@ -85,12 +57,14 @@ with app.app_context():
     print(json.dumps({{"tokens": tokens, "access": pair.access_token}}))
 """
     done = subprocess.run([str(VENV_BIN / "python"), "-c", script], cwd=REPO_DIR, env=env,
-                          check=True, capture_output=True, text=True, timeout=600)
+                          check=False, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise BenchError("presenting the demo licence failed:\n" + done.stderr[-2000:])
     data = json.loads(done.stdout.strip().splitlines()[-1])
     return data["tokens"], data["access"]
 
 
-def fire(port: int, access: str, tokens: list[str], connections: int
+def fire(url: str, access: str, tokens: list[str], connections: int
          ) -> tuple[float, list[float], int]:
     """Send every token once over keep-alive connections; (seconds, latencies, failures)."""
     work: queue.Queue[str] = queue.Queue()
@@ -99,9 +73,10 @@ def fire(port: int, access: str, tokens: list[str], connections: int
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
+    parts = urlsplit(url)
 
     def worker() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         headers = {"Authorization": f"Bearer {access}", "Content-Type": "application/json"}
         while True:
             try:
@@ -129,31 +104,19 @@ def fire(port: int, access: str, tokens: list[str], connections: int
     return time.perf_counter() - started, sorted(latencies), failures[0]
 
 
-def http_verify_throughput(tokens: int = 2000, connections: int = 16) -> dict[str, float]:
-    """Serve the app with gunicorn (2 workers × 4 threads) and verify `tokens` fresh tokens."""
-    env = environment()
-    prepare(env)
+def http_verify_throughput(tokens: int = 2000, connections: int = 16,
+                           database_url: str = DATABASE_URL,
+                           redis_url: str = REDIS_URL) -> dict[str, float]:
+    """Serve the app with gunicorn (2 workers × 4 threads) and verify `tokens` fresh tokens.
+
+    The database of `database_url` is dropped and rebuilt, the Redis db of `redis_url` flushed.
+    """
+    env = environment(database_url, redis_url)
+    rebuild_demo_data(env)
     issued, access = make_tokens(env, tokens)
-    port = 18000 + secrets.randbelow(1000)
-    server = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket",
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "wsgi:app"],
-        cwd=REPO_DIR, env={**env, "GUNICORN_MAX_REQUESTS": "0"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        seconds, latencies, failures = fire(port, access, issued, connections)
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    with gunicorn("wsgi:app", env, workers=2, threads=4, max_requests=0,
+                  log_dir=WORK_DIR) as server:
+        seconds, latencies, failures = fire(server.url, access, issued, connections)
     return {"verifications_per_second": len(latencies) / seconds,
             "p50_ms": latencies[len(latencies) // 2] * 1000,
             "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,

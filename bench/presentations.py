@@ -7,41 +7,32 @@ a forged token's rejection and `qr_svg`; prints ops/s with the domain/raw ratios
 length and its QR version, and records them, dated, in bench/RESULTS.md.
 """
 
-import sys
-from pathlib import Path
-
-# Python puts this folder first on sys.path, where bench/http.py would shadow the standard
-# library's `http`; the repository root goes first so that `import app` works.
-# ruff: noqa: E402
-BENCH_DIR = Path(__file__).resolve().parent
-for _entry in [p for p in sys.path if Path(p or ".").resolve() == BENCH_DIR]:
-    sys.path.remove(_entry)
-sys.path.insert(0, str(BENCH_DIR.parent))
-
 import argparse
 import base64
 import json
 import os
-import platform
-import re
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
 
+from errors import BenchError
+from machine import cpu_busy_percent, cpu_ticks, machine_line
+from paths import REPO_DIR, RESULTS_FILE
+from presentation_http import DATABASE_URL, REDIS_URL, http_verify_throughput
+from results import write_section
+
+from app.certificates.qr import make_qr, qr_svg
 from app.certificates.tokens import (
     MAX_TOKEN_LENGTH,
     VerificationFailure,
     generate_signing_key,
-    make_qr,
     public_keys_by_kid,
-    qr_svg,
     sign_presentation,
     verify_presentation,
 )
-from bench.machine import cpu_busy_percent, cpu_model, cpu_ticks
 
-RESULTS = BENCH_DIR / "RESULTS.md"
 ROUNDS = 3  # each figure is the median of this many interleaved rounds: drift hits all alike
 QUIET_PERCENT = 5.0  # others' share of the machine under which a run counts as undisturbed
 BATCH = 200  # calls between clock reads, so the timer costs nothing measurable
@@ -93,6 +84,11 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
     parser.add_argument("--http-tokens", type=int, default=2000,
                         help="fresh tokens verified over HTTP (0 skips; needs MariaDB, Redis)")
+    parser.add_argument("--database-url", default=DATABASE_URL,
+                        help="for the HTTP figure: its database is DROPPED and rebuilt"
+                             " (name must contain 'bench')")
+    parser.add_argument("--redis-url", default=REDIS_URL,
+                        help="for the HTTP figure: its db is FLUSHED")
     args = parser.parse_args()
 
     busy_before = cpu_busy_percent()
@@ -142,9 +138,8 @@ def main() -> None:
     print(table)
 
     if args.http_tokens:
-        from bench.presentation_http import http_verify_throughput
-
-        figures = http_verify_throughput(args.http_tokens)
+        figures = http_verify_throughput(args.http_tokens, database_url=args.database_url,
+                                         redis_url=args.redis_url)
         line = (f"HTTP POST /api/v1/verifications (gunicorn 2 workers × 4 threads, MariaDB +"
                 f" Redis, {figures['connections']} keep-alive connections, every token fresh):"
                 f" {figures['verifications_per_second']:,.0f} verifications/s,"
@@ -155,7 +150,7 @@ def main() -> None:
 
     if not args.no_record:
         record(args, busy_before, others, attempt, len(token), qr.version, qr.error, table)
-        print(f"recorded in {RESULTS.relative_to(BENCH_DIR.parent)}")
+        print(f"recorded in {RESULTS_FILE.relative_to(REPO_DIR)}")
 
 
 def measure(operations: dict[str, Callable[[], object]], seconds: float,
@@ -182,13 +177,9 @@ def rates_table(rates: dict[str, float], baselines: dict[str, str]) -> str:
 
 def record(args: argparse.Namespace, busy_before: float, others: float, attempt: int,
            token_length: int, qr_version: int, qr_error: str, table: str) -> None:
-    """Append this run's section to RESULTS.md; a rerun with the same heading replaces it."""
-    heading = f"## Presentation tokens, {date.today().isoformat()}, in process"
-    section = "\n".join([
-        heading,
-        "",
-        f"- machine: {os.cpu_count()} cores (nproc), {cpu_model()}, Python "
-        f"{platform.python_version()}; {busy_before:.0f}% of its CPU busy just before, other "
+    """Write this run's section of RESULTS.md; a rerun with the same heading replaces it."""
+    write_section(f"Presentation tokens, {date.today().isoformat()}, in process", "\n".join([
+        f"- machine: {machine_line()}; {busy_before:.0f}% of its CPU busy just before, other "
         f"processes {others:.0f}% during the run (try {attempt} of at most {args.tries})",
         f"- command: `.venv/bin/python bench/presentations.py --seconds {args.seconds:g}` (one "
         f"process, one thread; each figure the median of {ROUNDS} interleaved rounds)",
@@ -199,21 +190,7 @@ def record(args: argparse.Namespace, busy_before: float, others: float, attempt:
         "has one claim changed and is refused after a full verify",
         "",
         table,
-        "",
-    ])
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
-
-
-
-
-
-
+    ]))
 
 
 def others_cpu_percent(before: tuple[int, int], after: tuple[int, int], own_cpu_seconds: float,
@@ -228,4 +205,7 @@ def others_cpu_percent(before: tuple[int, int], after: tuple[int, int], own_cpu_
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BenchError as exc:
+        sys.exit(f"bench/presentations.py: {exc}")

@@ -6,28 +6,15 @@ realistic set; the queries are the fixed list QUERIES below, cycled. Prints the 
 appends them, dated, to bench/RESULTS.md.
 """
 
-import sys
-from pathlib import Path
-
-# Python puts this folder first on sys.path, where bench/http.py would shadow the standard
-# library's `http` (which Flask needs: importing app.search imports the app package).
-# ruff: noqa: E402
-BENCH_DIR = Path(__file__).resolve().parent
-for _entry in [p for p in sys.path if Path(p or ".").resolve() == BENCH_DIR]:
-    sys.path.remove(_entry)
-sys.path.insert(0, str(BENCH_DIR.parent))
-
 import argparse
 import gc
 import os
-import platform
-import re
 import statistics
 import time
 from datetime import date
+from pathlib import Path
 
-from app.search import SearchDocument, SearchIndex
-from bench.catalog_fixture import (
+from catalog_fixture import (
     SYNONYMS,
     CatalogBundle,
     CatalogItem,
@@ -35,9 +22,11 @@ from bench.catalog_fixture import (
     generate_catalog,
     realistic_catalog,
 )
-from bench.machine import cpu_busy_percent, cpu_model
+from machine import cpu_busy_percent, machine_line
+from paths import REPO_DIR, RESULTS_FILE
+from results import write_section
 
-RESULTS = BENCH_DIR / "RESULTS.md"
+from app.search import SearchDocument, SearchIndex
 
 # (class, query, region): what citizens type, fixed so runs compare.
 QUERIES: list[tuple[str, str, str | None]] = [
@@ -122,7 +111,7 @@ def main() -> None:
     if not args.no_record:
         record(args, counts, busy_before, build_seconds, dump_seconds, len(data), load_seconds,
                index_mib, qps, table)
-        print(f"recorded in {RESULTS.relative_to(BENCH_DIR.parent)}")
+        print(f"recorded in {RESULTS_FILE.relative_to(REPO_DIR)}")
 
 
 def search_documents(items: list[CatalogItem], bundles: list[CatalogBundle],
@@ -160,14 +149,11 @@ def latency_table(rows: list[tuple[str, list[float], list[int]]]) -> str:
 def record(args: argparse.Namespace, counts: dict[str, int], busy_before: float,
            build_seconds: float, dump_seconds: float, size_bytes: int, load_seconds: float,
            index_mib: float, qps: float, table: str) -> None:
-    """Append this run's section to RESULTS.md; a rerun with the same heading replaces it."""
-    heading = (f"## Search index, {date.today().isoformat()}, {args.items:,} items × "
+    """Write this run's section of RESULTS.md; a rerun with the same heading replaces it."""
+    heading = (f"Search index, {date.today().isoformat()}, {args.items:,} items × "
                f"{args.faqs} FAQs, {args.queries:,} queries")
-    section = "\n".join([
-        heading,
-        "",
-        f"- machine: {os.cpu_count()} cores (nproc), {cpu_model()}, Python "
-        f"{platform.python_version()}; {busy_before:.0f}% of its CPU busy just before",
+    write_section(heading, "\n".join([
+        f"- machine: {machine_line()}; {busy_before:.0f}% of its CPU busy just before",
         f"- command: `.venv/bin/python bench/search.py --items {args.items} --faqs {args.faqs} "
         f"--queries {args.queries}` (one process, one thread, in-process `SearchIndex.search`)",
         f"- catalog: {counts['item']:,} items, {counts['bundle']} bundles, {counts['faq']:,} FAQs"
@@ -179,19 +165,7 @@ def record(args: argparse.Namespace, counts: dict[str, int], busy_before: float,
         "bench/search.py), limit 20",
         "",
         table,
-        "",
-    ])
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
-
-
-
-
+    ]))
 
 
 def resident_mib() -> float:
