@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_api(app)
     register_commands(app)
     announce_mode(app)
+    register_signing_keys(app)
     return app
 
 
@@ -50,28 +51,21 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered before migrations look)
-    from app.api.errors import register_jwt_errors
-    from app.api.http_cache import init_micro_caches
-    from app.api.permissions import register_jwt_callbacks
-    from app.certificates.signing import init_signing
+    from app.certificates.signing import signing_keys
     from app.extensions import db, jwt, migrate, redis_store
-    from app.identity.partner_signing import init_department_keys
+    from app.identity.partner_signing import department_keys
+    from app.identity.real_name import identity_verifier
     from app.platform.tasks import init_celery
-    from app.privacy.vault import init_vault
-    from app.wechat import init_wechat
+    from app.privacy.vault import vault
+    from app.wechat import wechat_client
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), compare_type=True,
                      render_as_batch=True)
     jwt.init_app(app)
-    register_jwt_errors(jwt)
-    register_jwt_callbacks(jwt)
     redis_store.init_app(app)
-    init_vault(app)
-    init_wechat(app)
-    init_department_keys(app)
-    init_micro_caches(app)
-    init_signing(app)
+    for service in (vault, wechat_client, department_keys, identity_verifier, signing_keys):
+        service.init_app(app)
     init_celery(app)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -88,6 +82,13 @@ def register_commands(app: Flask) -> None:
     from app.cli import register_commands as register
 
     register(app)
+
+
+def register_signing_keys(app: Flask) -> None:
+    """Record this host's presentation-signing keys, so that every host can verify them."""
+    from app.certificates.signing import register_keys_at_start
+
+    register_keys_at_start(app)
 
 
 def announce_mode(app: Flask) -> None:

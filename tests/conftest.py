@@ -16,6 +16,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
+from app.platform.local_views import reset_local_views
 from app.platform.tasks import init_celery
 from mini_program_stub.wechat_server import StubServer
 from tests import personal_numbers
@@ -131,15 +132,9 @@ def app(_session_app: Flask, wechat_stub: StubServer) -> Iterator[Flask]:
                 connection.execute(table.delete())
         _session_app.extensions["redis"].client.flushdb()
         _session_app.extensions["redis"].down_until = 0.0
-    # Per-process copies keyed by catalog version: the emptied tables restart the version.
-    _session_app.extensions.pop("catalog_snapshot", None)
-    _session_app.extensions.pop("search_index", None)
-    _session_app.extensions.pop("catalog_version_memo", None)
-    # The signing-key records were emptied with the tables: register and read them afresh.
-    _session_app.extensions.pop("signing_keys_registered", None)
-    _session_app.extensions.pop("signing_key_view", None)
-    for cache in _session_app.extensions["micro_caches"].values():
-        cache.clear()
+    # The emptied tables restart the catalog version and forget the signing keys: every
+    # per-process view goes, so the next test reads afresh and records the keys on first use.
+    reset_local_views(_session_app)
     assert not leaks, f"clear ID numbers stored in: {leaks}"
 
 

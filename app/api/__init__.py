@@ -7,12 +7,14 @@ from flask import Flask
 # Chinese validation messages must be in place before any schema below is defined.
 from app.api import validation_messages  # noqa: F401
 from app.api.docs import Api
+from app.extensions import jwt
 
 api = Api()
 
 
 def init_app(app: Flask) -> None:
-    """Bind the OpenAPI-documented Api, every resource's blueprint and the error handlers."""
+    """Bind the OpenAPI-documented Api, every resource's blueprint, the error handlers and the
+    JWT callbacks (who is calling, in the one error shape)."""
     from app.api import (
         auth,
         bundles,
@@ -29,8 +31,9 @@ def init_app(app: Flask) -> None:
         verifications,
     )
     from app.api.admin import audit_log, catalog
-    from app.api.errors import register_error_handlers
+    from app.api.errors import register_error_handlers, register_jwt_errors
     from app.api.partners import certificates as partner_certificates
+    from app.api.permissions import register_jwt_callbacks
 
     api.init_app(app)
     for module in (health, auth, me, enterprises, favorites, home, themes, services, bundles,
@@ -39,3 +42,5 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(module.blp)
     api.register_blueprint(verifications.jwks_blp)
     register_error_handlers(app)
+    register_jwt_errors(jwt)
+    register_jwt_callbacks(jwt)

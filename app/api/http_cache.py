@@ -13,23 +13,16 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, make_response, request
+from flask import Response, make_response, request
 
 from app.catalog.versions import current_version
-from app.platform.local_cache import LocalCache
+from app.platform.caches import LocalCache
+from app.platform.local_views import LocalView
 
 F = TypeVar("F", bound=Callable[..., Any])
-ANSWERS = "answers"
-SHORT_LIVED = "short_lived"
-
-
-def init_micro_caches(app: Flask) -> None:
-    app.extensions["micro_caches"] = {ANSWERS: LocalCache(4096, 300.0),
-                                      SHORT_LIVED: LocalCache(1024, 2.0)}
-
-
-def _cache(name: str) -> LocalCache:
-    return current_app.extensions["micro_caches"][name]
+# Each worker's caches, made on first use and dropped with the other per-process views.
+_answers = LocalView(lambda _: LocalCache(4096, 300.0))
+_short_lived = LocalView(lambda _: LocalCache(1024, 2.0))
 
 
 def catalog_etag(version: int) -> str:
@@ -63,10 +56,10 @@ def versioned(view: F) -> F:
         key = (version, request.full_path)
         if request.if_none_match.contains_weak(etag):
             response = Response(status=304)
-        elif (body := _cache(ANSWERS).get(key)) is not None:
+        elif (body := _answers.get().get(key)) is not None:
             response = _replay(body)
         else:
-            response = _remember(_cache(ANSWERS), key, make_response(view(*args, **kwargs)))
+            response = _remember(_answers.get(), key, make_response(view(*args, **kwargs)))
         if response.status_code in (200, 304):
             response.set_etag(etag, weak=True)
             response.headers["Cache-Control"] = "public, no-cache"
@@ -84,12 +77,12 @@ def short_lived(seconds: int, private: bool = False) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             shared = "Authorization" not in request.headers
             key = request.full_path
-            if shared and (body := _cache(SHORT_LIVED).get(key)) is not None:
+            if shared and (body := _short_lived.get().get(key)) is not None:
                 response = _replay(body)
             else:
                 response = make_response(view(*args, **kwargs))
                 if shared:
-                    _remember(_cache(SHORT_LIVED), key, response)
+                    _remember(_short_lived.get(), key, response)
             if response.status_code == 200:
                 scope = "private" if private else "public"
                 response.headers["Cache-Control"] = f"{scope}, max-age={seconds}"

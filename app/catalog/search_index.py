@@ -7,22 +7,21 @@ current version builds it itself and offers it to the others, so search never wa
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import redis
 import sqlalchemy as sa
-from flask import current_app
 
-from app.catalog.hot import ALL_REGIONS, AUDIENCES, ranking_key
+from app.catalog.hot import ALL_REGIONS, ranking_key
 from app.catalog.versions import current_version
 from app.extensions import celery, db, redis_store
 from app.models import Bundle, ServiceItem, Synonym
+from app.models.catalog import USER_AUDIENCES
+from app.platform.local_views import LocalView
 from app.search import INDEX_FORMAT_VERSION, SearchDocument, SearchIndex
 
 log = logging.getLogger(__name__)
 INDEX_TTL_SECONDS = 86_400
-_lock = threading.Lock()
 
 
 def _index_key(version: int) -> str:
@@ -33,7 +32,7 @@ def _popularity() -> dict[str, float]:
     """Each item's share of the busiest item's decayed use, nationwide."""
     def read(client: redis.Redis) -> list[list[tuple[str, float]]]:
         return [client.zrange(ranking_key(audience, ALL_REGIONS), 0, -1, withscores=True)
-                for audience in AUDIENCES]
+                for audience in USER_AUDIENCES]
 
     scores: dict[str, float] = {}
     for ranking in redis_store.attempt(read, []):
@@ -96,23 +95,15 @@ def _claim_build(version: int) -> bool:
     return bool(claimed)
 
 
+# One per process: taken from Redis when another worker built it, else built here; while
+# another worker (or the task queued by the edit) builds a new version, the previous version's
+# index answers for the few seconds that takes.
+_indexes = LocalView(build_and_share, shared=_shared, claim=_claim_build)
+
+
 def current_index() -> SearchIndex:
     """The index of the current catalog version, loaded once per process."""
-    version = current_version()
-    held = current_app.extensions.get("search_index")
-    if held is not None and held[0] == version:
-        return held[1]
-    with _lock:
-        held = current_app.extensions.get("search_index")
-        if held is None or held[0] != version:
-            index = _shared(version)
-            if index is None and held is not None and not _claim_build(version):
-                # Another worker (or the task queued by the edit) is building this version:
-                # answer from the previous one for the few seconds that takes.
-                return held[1]
-            held = current_app.extensions["search_index"] = (
-                version, index or build_and_share(version))
-    return held[1]
+    return _indexes.get(current_version())
 
 
 @celery.task(name="catalog.build_search_index")

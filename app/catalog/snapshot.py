@@ -8,17 +8,17 @@ version (any edit) makes each worker load a fresh copy on its next request.
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from app.catalog.versions import current_version
 from app.extensions import db
 from app.models import Region, ServiceItem, Theme
+from app.models.catalog import USER_AUDIENCES
+from app.platform.local_views import LocalView
 from app.privacy.identifiers import region_ancestors, region_prefix
 
 
@@ -89,9 +89,6 @@ class CatalogSnapshot:
         return [self.items[c] for c in codes if c in self.items]
 
 
-_lock = threading.Lock()
-
-
 def _load(version: int) -> CatalogSnapshot:
     items = db.session.scalars(sa.select(ServiceItem).options(
         selectinload(ServiceItem.themes), selectinload(ServiceItem.region_rows)))
@@ -108,7 +105,7 @@ def _load(version: int) -> CatalogSnapshot:
         {"code": t.code, "name": t.name, "audience": t.audience, "description": t.description,
          "icon": t.icon} for t in db.session.scalars(sa.select(Theme).order_by(Theme.sort_order,
                                                                                 Theme.code))]
-    for audience in (None, "personal", "enterprise"):
+    for audience in (None, *USER_AUDIENCES):
         counts = snapshot.theme_counts.setdefault(audience, {})
         for item in snapshot.items.values():
             if item.serves(audience):
@@ -118,14 +115,9 @@ def _load(version: int) -> CatalogSnapshot:
     return snapshot
 
 
+_snapshots = LocalView(_load)  # one per process, for the version last asked for
+
+
 def catalog_snapshot(version: int | None = None) -> CatalogSnapshot:
     """The snapshot of `version` (default: the current one), loaded once per process."""
-    version = current_version() if version is None else version
-    cached = current_app.extensions.get("catalog_snapshot")
-    if cached is not None and cached.version == version:
-        return cached
-    with _lock:
-        cached = current_app.extensions.get("catalog_snapshot")
-        if cached is None or cached.version != version:
-            cached = current_app.extensions["catalog_snapshot"] = _load(version)
-    return cached
+    return _snapshots.get(current_version() if version is None else version)

@@ -6,13 +6,12 @@ After an edit commits, the copy is deleted, so the next read anywhere sees the n
 
 from __future__ import annotations
 
-import time
-
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import g
 
 from app.extensions import db, redis_store
 from app.models import CatalogVersion
+from app.platform.local_views import LocalView
 from app.platform.orm import utcnow
 
 VERSION_KEY = "catalog:version"
@@ -21,7 +20,7 @@ VERSION_TTL_SECONDS = 30
 # Each worker trusts the version it read for this long before asking Redis again; an edit
 # therefore shows within a second on other workers, and at once on the one that made it.
 LOCAL_VERSION_SECONDS = 1.0
-_MEMO = "zsb.catalog_version"  # per-request memo, kept in the WSGI environ of the request
+_MEMO = "catalog_version"  # on flask.g: one read per request (per task in Celery)
 
 
 def version_from_database() -> int:
@@ -36,36 +35,28 @@ def remember_version(version: int) -> None:
 def current_version() -> int:
     """The catalog version now: from Redis when it has it, else from the database; read once
     per request however many parts of the answer ask."""
-    if has_request_context() and _MEMO in request.environ:
-        return request.environ[_MEMO]
-    version = _read_version()
-    note_version(version)
+    version = g.get(_MEMO)
+    if version is None:
+        version = _local_version.get()
+        note_version(version)
     return version
 
 
 def note_version(version: int) -> None:
     """Remember a version read some other way (inside a pipeline) for the rest of the request."""
-    if has_request_context():
-        request.environ[_MEMO] = version
+    setattr(g, _MEMO, version)
 
 
-def _read_version() -> int:
-    remembered = current_app.extensions.get("catalog_version_memo")
-    if remembered is not None and remembered[0] > time.monotonic():
-        return remembered[1]
-    version = _fetch_version()
-    current_app.extensions["catalog_version_memo"] = (time.monotonic() + LOCAL_VERSION_SECONDS,
-                                                      version)
-    return version
-
-
-def _fetch_version() -> int:
+def _fetch_version(_: object = None) -> int:
     cached = redis_store.attempt(lambda r: r.get(VERSION_KEY), None)
     if cached is not None:
         return int(cached)
     version = version_from_database()
     remember_version(version)
     return version
+
+
+_local_version = LocalView(_fetch_version, max_age_seconds=LOCAL_VERSION_SECONDS)
 
 
 def bump_version() -> None:
@@ -80,7 +71,6 @@ def bump_version() -> None:
 
 def publish_version() -> None:
     """After commit: drop the cached version so every worker reads the new one."""
-    if has_request_context():
-        request.environ.pop(_MEMO, None)
-    current_app.extensions.pop("catalog_version_memo", None)
+    g.pop(_MEMO, None)
+    _local_version.clear()
     redis_store.attempt(lambda r: r.delete(VERSION_KEY), None)

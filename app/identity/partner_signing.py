@@ -20,9 +20,8 @@ import hmac
 import time
 from collections.abc import Mapping
 
-from flask import Flask
-
 from app.config import ConfigError
+from app.platform.app_services import AppService
 from app.platform.errors import Unauthenticated
 
 MAX_SKEW_SECONDS = 300
@@ -41,8 +40,8 @@ def parse_department_keys(text: str) -> dict[str, bytes]:
     return keys
 
 
-def init_department_keys(app: Flask) -> None:
-    app.extensions["department_keys"] = parse_department_keys(app.config["DEPARTMENT_KEYS"])
+department_keys: AppService[dict[str, bytes]] = AppService(
+    "department_keys", lambda app: parse_department_keys(app.config["DEPARTMENT_KEYS"]))
 
 
 def signature(secret: bytes, method: str, path: str, timestamp: str, body: bytes) -> str:

@@ -7,10 +7,10 @@ import re
 from typing import Protocol
 
 import sqlalchemy as sa
-from flask import current_app
 
 from app.extensions import db
 from app.models import User
+from app.platform.app_services import AppService
 from app.platform.errors import Conflict, InvalidInput
 from app.platform.orm import utcnow
 from app.platform.rate_limit import RateLimit, enforce
@@ -46,12 +46,9 @@ class RegistryVerifier:
         return id_number not in self.denied_numbers
 
 
-def identity_verifier() -> IdentityVerifier:
-    verifier = current_app.extensions.get("identity_verifier")
-    if verifier is None:
-        verifier = RegistryVerifier(set(current_app.config.get("REAL_NAME_DENY_LIST", ())))
-        current_app.extensions["identity_verifier"] = verifier
-    return verifier
+identity_verifier: AppService[IdentityVerifier] = AppService(
+    "identity_verifier",
+    lambda app: RegistryVerifier(set(app.config.get("REAL_NAME_DENY_LIST", ()))))
 
 
 def check_name(name: str) -> str:

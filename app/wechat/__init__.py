@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
+from app.platform.app_services import AppService
 from app.wechat.access_token import AccessTokenHolder, TokenFetcher
 from app.wechat.client import SessionInfo, WeChatClient
 from app.wechat.errors import (
@@ -34,25 +35,19 @@ from app.wechat.errors import (
     error_for,
 )
 
-EXTENSION_KEY = "wechat"
 
-
-def init_wechat(app: Flask) -> WeChatClient:
-    """Build the app's WeChatClient from its config and Redis; needs the Redis store bound first."""
-    client = WeChatClient(
+def build_wechat_client(app: Flask) -> WeChatClient:
+    """The app's WeChatClient from its config and Redis; needs the Redis store bound first."""
+    return WeChatClient(
         app.config["WECHAT_API_BASE"],
         app.config["WECHAT_APPID"],
         app.config["WECHAT_SECRET"],
         app.extensions["redis"].client,
         timeout=float(app.config["WECHAT_TIMEOUT"]),
     )
-    app.extensions[EXTENSION_KEY] = client
-    return client
 
 
-def wechat_client() -> WeChatClient:
-    """The current app's WeChatClient."""
-    return current_app.extensions[EXTENSION_KEY]
+wechat_client: AppService[WeChatClient] = AppService("wechat", build_wechat_client)
 
 
 __all__ = [
@@ -84,7 +79,7 @@ __all__ = [
     "WeChatClient",
     "WeChatError",
     "WeChatUnavailable",
+    "build_wechat_client",
     "error_for",
-    "init_wechat",
     "wechat_client",
 ]

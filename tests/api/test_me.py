@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from app.identity.real_name import identity_verifier
 from app.privacy.identifiers import id_check_character
 from tests.factories import auth_headers, create_user
 from tests.personal_numbers import new_id_number, remember
@@ -83,12 +84,12 @@ def test_an_id_number_bound_to_another_account_is_409(client, headers, app_conte
 def test_the_verifier_can_refuse_a_number(client, app, headers):
     number = new_id_number()
     app.config["REAL_NAME_DENY_LIST"] = [number]
-    app.extensions.pop("identity_verifier", None)
+    identity_verifier.init_app(app)
     try:
         response = post_real_name(client, headers, id_number=number)
     finally:
         app.config.pop("REAL_NAME_DENY_LIST")
-        app.extensions.pop("identity_verifier", None)
+        identity_verifier.init_app(app)
     assert response.status_code == 422
     assert response.get_json()["error"] == "real_name_mismatch"
 

@@ -6,9 +6,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import g, request
 
-from app.identity.partner_signing import verify_signature
+from app.identity.partner_signing import department_keys, verify_signature
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -20,7 +20,7 @@ def department_signed(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         headers = request.headers
         g.department_key_id = verify_signature(
-            current_app.extensions["department_keys"], headers.get("X-Department-Key", ""),
+            department_keys(), headers.get("X-Department-Key", ""),
             headers.get("X-Timestamp", ""), headers.get("X-Signature", ""),
             request.method, request.path, request.get_data())
         return view(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""init_wechat binds one WeChatClient per app, built from the app's config and Redis."""
+"""wechat_client binds one WeChatClient per app, built from the app's config and Redis."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import fakeredis
 from flask import Flask
 
-from app.wechat import WeChatClient, init_wechat, wechat_client
+from app.wechat import WeChatClient, wechat_client
 from tests.unit.wechat.stub_support import APPID, SECRET, mint_code, serve_stub
 
 
-def test_init_wechat_binds_a_client_that_logs_in_against_the_configured_server() -> None:
+def test_wechat_client_binds_a_client_that_logs_in_against_the_configured_server() -> None:
     with serve_stub() as stub:
         app = Flask(__name__)
         app.config.update(WECHAT_API_BASE=stub.url, WECHAT_APPID=APPID, WECHAT_SECRET=SECRET,
@@ -19,7 +19,7 @@ def test_init_wechat_binds_a_client_that_logs_in_against_the_configured_server()
         redis_client = fakeredis.FakeRedis(decode_responses=True)
         app.extensions["redis"] = SimpleNamespace(client=redis_client)
 
-        client = init_wechat(app)
+        client = wechat_client.init_app(app)
 
         with app.app_context():
             assert wechat_client() is client
