@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from app.extensions import db
 from app.identity.admin_accounts import create_admin as _create_admin
 from app.identity.real_name import ID_NUMBER_INDEX
@@ -107,17 +109,22 @@ def create_item(*, code: str | None = None, name: str = "社会保障卡申领",
                 materials: list[dict] | None = None, keywords: tuple[str, ...] = (),
                 faqs: list[dict] | None = None, pinned: bool = False, sort_order: int = 0,
                 legal_limit_days: int = 20, promised_limit_days: int = 5):
-    """A service item in existing themes (create them first) and regions."""
+    """A service item in existing themes (create them first) and regions; the certificate
+    types its materials name are made when missing."""
     from app.catalog.upkeep import commit_catalog_change
     from app.catalog.upkeep import create_item as _create
 
     create_regions()
+    if materials is None:
+        materials = [{"id": "m1", "name": "居民身份证", "certificate_type": "id_card"}]
+    for kind in {m.get("certificate_type") for m in materials} - {None}:
+        if _certificate_type(kind) is None:
+            create_certificate_type(code=kind, name=kind)
     item = _create({
         "code": code or f"GF{next(_item_serial):05d}001", "name": name, "department": "测试局",
         "audience": audience, "themes": list(themes), "regions": list(regions),
         "online_level": online_level, "keywords": list(keywords), "faqs": faqs or [],
-        "materials": materials if materials is not None else [
-            {"id": "m1", "name": "居民身份证", "certificate_type": "id_card"}],
+        "materials": materials,
         "steps": [{"name": "申请", "description": "在线提交"}], "pinned": pinned,
         "sort_order": sort_order, "legal_limit_days": legal_limit_days,
         "promised_limit_days": promised_limit_days})
@@ -139,17 +146,26 @@ BUSINESS_LICENCE_FIELDS = [
 ]
 
 
-def create_certificate_type(*, code: str = "driving_licence", name: str = "机动车驾驶证",
-                            holder_kind: str = "personal", fields: list | None = None):
+def _certificate_type(code: str):
     from app.models.certificate import CertificateType
 
-    kind = CertificateType(
-        code=code, type_code=f"T{next(_serial) % 10000:04d}", name=name, issuer="测试发证机关",
-        issuer_uscc=fake_uscc("530000", 77), holder_kind=holder_kind, validity_years=6,
-        number_field="number",
-        fields=fields or (DRIVING_LICENCE_FIELDS if holder_kind == "personal"
-                          else BUSINESS_LICENCE_FIELDS))
-    db.session.add(kind)
+    return db.session.scalar(sa.select(CertificateType).where(CertificateType.code == code))
+
+
+def create_certificate_type(*, code: str = "driving_licence", name: str = "机动车驾驶证",
+                            holder_kind: str = "personal", fields: list | None = None):
+    """A certificate type; one of the same code (made for an item's materials) is reused."""
+    from app.models.certificate import CertificateType
+
+    kind = _certificate_type(code)
+    if kind is None:
+        kind = CertificateType(code=code, type_code=f"T{next(_serial) % 10000:04d}",
+                               issuer="测试发证机关", issuer_uscc=fake_uscc("530000", 77),
+                               validity_years=6, number_field="number")
+        db.session.add(kind)
+    kind.name, kind.holder_kind = name, holder_kind
+    kind.fields = fields or (DRIVING_LICENCE_FIELDS if holder_kind == "personal"
+                             else BUSINESS_LICENCE_FIELDS)
     db.session.commit()
     return kind
 

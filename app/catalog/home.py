@@ -11,6 +11,8 @@ from app.catalog.recommend import profile_of, recommend
 from app.catalog.snapshot import region_scope
 from app.models import User
 
+# The province this deployment serves (云南省): the region of the home page and the hot list
+# when the caller names none (and, for the home page, has none on file).
 DEFAULT_REGION = "530000"
 HOME_HOT_LIMIT = 10
 

@@ -23,7 +23,6 @@ EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
 HALF_LIFE_SECONDS = 7 * 86_400
 MAX_RANKED = 500  # items kept per set; the tail carries no ranking information
 ALL_REGIONS = "all"
-AUDIENCES = ("personal", "enterprise")
 
 
 def ranking_key(audience: str, region: str) -> str:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import date
+from importlib import resources
 from typing import Any
 
 from app.catalog.snapshot import CatalogSnapshot, region_scope
 from app.identity.enterprises import bindings_of, is_active
 from app.models import User
 from app.platform.clock import age_on, today_in_china
-from app.seed import load_data
 
 MAX_RECOMMENDED = 8
+# Product configuration shipped with the package (setup.cfg's package_data), not demo data.
+RULES_FILE = "recommendation_rules.json"
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,9 @@ def matches(when: dict[str, Any], profile: Profile) -> bool:
 
 @functools.cache
 def rules() -> tuple[dict[str, Any], ...]:
-    """The recommendation rules, read once per process from their data file."""
-    return tuple(load_data("recommendations.json")["rules"])
+    """The recommendation rules, read once per process from their file in this package."""
+    text = resources.files("app.catalog").joinpath(RULES_FILE).read_text("utf-8")
+    return tuple(json.loads(text)["rules"])
 
 
 def recommend(snapshot: CatalogSnapshot, profile: Profile, limit: int = MAX_RECOMMENDED

@@ -113,18 +113,6 @@ def revoke_session(session_id: str, reason: str) -> None:
     _cache_state(session_id, "revoked")
 
 
-def revoke_all_sessions(*, user_id: int | None = None, admin_id: int | None = None,
-                        reason: str) -> int:
-    """Revoke every open family of a user or an admin, e.g. when an account is disabled."""
-    column = AuthSession.user_id if user_id is not None else AuthSession.admin_id
-    ids = list(db.session.scalars(sa.select(AuthSession.id).where(
-        column == (user_id if user_id is not None else admin_id),
-        AuthSession.revoked_at.is_(None))))
-    for session_id in ids:
-        revoke_session(session_id, reason)
-    return len(ids)
-
-
 def session_is_revoked(session_id: str | None) -> bool:
     """True when the family is revoked, expired or unknown; cached, the database decides."""
     if not session_id:
@@ -138,3 +126,12 @@ def session_is_revoked(session_id: str | None) -> bool:
     revoked = row is None or row.revoked_at is not None or row.expires_at <= utcnow()
     _cache_state(session_id, "revoked" if revoked else "active")
     return revoked
+
+
+def caller_of(claims: dict[str, Any]) -> User | AdminAccount | None:
+    """The user or admin account a token's claims speak for; None when it is gone or disabled."""
+    model = User if claims.get("kind") == "user" else AdminAccount
+    caller = db.session.get(model, int(claims["sub"]))
+    if isinstance(caller, AdminAccount) and not caller.is_active:
+        return None
+    return caller

@@ -19,11 +19,11 @@ from app.models.certificate import (
     Certificate,
     CertificateAccess,
     CertificateType,
-    IntegrationEvent,
     PresentationUse,
     SigningKeyRecord,
 )
 from app.models.enterprise import Enterprise, EnterpriseBinding
+from app.models.integration import IntegrationEvent
 from app.models.session import AuthSession
 from app.models.user import User
 

@@ -11,7 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.platform.orm import BigIntId, UTCDateTime, table_args, utcnow
 
-AUDIENCES = ("personal", "enterprise", "both")
+# Who uses the catalog: a citizen (个人) or an enterprise (法人); certificates have the same
+# two kinds of holder. A theme, item or bundle may serve both.
+USER_AUDIENCES = ("personal", "enterprise")
+ITEM_AUDIENCES = (*USER_AUDIENCES, "both")
 ONLINE_LEVELS = ("全程网办", "部分网办", "窗口办理")
 MATERIAL_FORMS = ("original", "copy", "original_and_copy", "electronic")
 REGION_LEVELS = ("province", "prefecture", "county")
@@ -25,7 +28,7 @@ class Region(db.Model):
     code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64))
     parent_code: Mapped[str | None] = mapped_column(sa.String(6), index=True)
-    level: Mapped[str] = mapped_column(sa.String(16))
+    level: Mapped[str] = mapped_column(sa.String(16))  # one of REGION_LEVELS
 
 
 class Theme(db.Model):

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.platform.orm import BigIntId, UTCDateTime, table_args, utcnow
 
-HOLDER_KINDS = ("personal", "enterprise")
 STATUSES = ("valid", "expired", "revoked")
 ACCESS_ACTIONS = ("view", "present", "verify")
 
@@ -27,7 +26,7 @@ class CertificateType(db.Model):
     name: Mapped[str] = mapped_column(sa.String(64))
     issuer: Mapped[str] = mapped_column(sa.String(128))
     issuer_uscc: Mapped[str] = mapped_column(sa.String(18))
-    holder_kind: Mapped[str] = mapped_column(sa.String(16))
+    holder_kind: Mapped[str] = mapped_column(sa.String(16))  # one of USER_AUDIENCES
     validity_years: Mapped[int | None]
     number_field: Mapped[str] = mapped_column(sa.String(32), default="number")
     # [{"name", "label", "sensitive", "display"}], in display order
@@ -119,16 +118,3 @@ class SigningKeyRecord(db.Model):
     public_jwk: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class IntegrationEvent(db.Model):
-    """An event a department system sent, by its id: a repeat gets the first answer back."""
-
-    __tablename__ = "integration_events"
-
-    department_key_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    event_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(32))
-    status_code: Mapped[int]
-    response: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

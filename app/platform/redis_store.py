@@ -11,7 +11,6 @@ from typing import TypeVar
 import fakeredis
 import redis
 from flask import Flask, current_app
-from werkzeug.local import LocalProxy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,5 +81,3 @@ class RedisStore:
             log.warning("redis unavailable, serving without it: %s", type(exc).__name__)
         self._connection.down_until = time.monotonic() + BACKOFF_SECONDS
 
-
-redis_client: redis.Redis = LocalProxy(lambda: current_app.extensions["redis"].client)  # type: ignore[assignment]

@@ -2,7 +2,9 @@
 
 Pure functions over strings; each parser returns the normalized form or raises
 InvalidIdentifier with a message that can be shown to the user as it is.
-Formats and check algorithms follow shared/reference/ids.md.
+Formats and check algorithms follow shared/reference/ids.md. The check characters come from
+python-stdnum; the format rules around them are ours and stricter (ASCII only, a birth date
+from 1900 to today, a known province), with messages in Chinese.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from stdnum.cn import ric, uscc
 from stdnum.iso7064 import mod_37_36
 
 
@@ -115,9 +118,6 @@ def region_ancestors(code: str) -> list[str]:
 # ---------------------------------------------------------------------------
 # Resident identity number (GB 11643)
 
-# Weight of position i (0-based) is 2^(17-i) mod 11.
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK_CHARACTERS = "10X98765432"
 _EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 
@@ -134,10 +134,11 @@ class IdNumberFacts:
 
 def id_check_character(first17: str) -> str:
     """Return the GB 11643 check character ('0'-'9' or 'X') for the first 17 digits."""
+    # Checked first: stdnum reads the digits with int(), which also takes full-width ones.
     if len(first17) != 17 or not _is_ascii_digits(first17):
         raise InvalidIdentifier("身份证号码格式错误")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK_CHARACTERS[total % 11]
+    # stdnum's function takes a whole number and ignores its last character.
+    return ric.calc_check_digit(first17 + "0")
 
 
 def parse_id_number(value: str, today: date | None = None) -> IdNumberFacts:
@@ -172,19 +173,15 @@ def parse_id_number(value: str, today: date | None = None) -> IdNumberFacts:
 # Unified social credit code (GB 32100-2015)
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-# Weight of position i (0-based) is 3^i mod 31; other published weight lists are wrong.
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def uscc_check_character(first17: str) -> str:
     """Return the GB 32100 check character for the first 17 characters of a USCC."""
     if len(first17) != 17 or any(char not in USCC_ALPHABET for char in first17):
         raise InvalidIdentifier("统一社会信用代码格式错误")
-    total = sum(
-        USCC_ALPHABET.index(char) * weight
-        for char, weight in zip(first17, _USCC_WEIGHTS, strict=True)
-    )
-    return USCC_ALPHABET[(31 - total % 31) % 31]
+    # Only stdnum's check character: its validate() wants 8 leading digits, but the
+    # registration authority and entity type may be letters (Y, N, ...).
+    return uscc.calc_check_digit(first17)
 
 
 def parse_uscc(value: str) -> str:

@@ -11,15 +11,14 @@ from app.catalog.upkeep import apply_item, create_bundle, create_item, put_synon
 from app.catalog.versions import bump_version
 from app.extensions import db
 from app.models import Bundle, Region, ServiceItem, Synonym
+from app.models.catalog import REGION_LEVELS
 from app.seed.themes import seed_themes
-
-LEVELS = ("province", "prefecture", "county")
 
 
 def _walk(nodes: list[dict[str, Any]], parent: str | None = None, depth: int = 0
           ) -> Iterator[tuple[str, str, str | None, str]]:
     for node in nodes:
-        yield node["code"], node["name"], parent, LEVELS[depth]
+        yield node["code"], node["name"], parent, REGION_LEVELS[depth]
         yield from _walk(node.get("children", []), node["code"], depth + 1)
 
 

@@ -111,8 +111,3 @@ def seed_certificates(data: dict[str, Any]) -> int:
                 changed += 1
     return changed
 
-
-def seed_all_certificates(load_data: Any) -> int:
-    return (seed_certificate_types(load_data("certificate_types.json"))
-            + seed_certificates(load_data("certificate_holdings.json")))
-

@@ -10,43 +10,22 @@ from typing import Any
 
 import pytest
 
+from app.models.catalog import ITEM_AUDIENCES, MATERIAL_FORMS, ONLINE_LEVELS, USER_AUDIENCES
+from app.models.enterprise import RELATIONS
 from app.privacy.identifiers import InvalidIdentifier, parse_region_code, parse_service_item_code
 
-DATA_DIR = Path(__file__).resolve().parents[3] / "app" / "seed" / "data"
+APP_DIR = Path(__file__).resolve().parents[3] / "app"
+DATA_DIR = APP_DIR / "seed" / "data"
+RULES_FILE = APP_DIR / "catalog" / "recommendation_rules.json"
 CATALOG_FILES = [
-    "themes.json",
-    "regions.json",
-    "services.json",
-    "bundles.json",
-    "synonyms.json",
-    "recommendations.json",
+    "seed/data/themes.json",
+    "seed/data/regions.json",
+    "seed/data/services.json",
+    "seed/data/bundles.json",
+    "seed/data/synonyms.json",
+    "catalog/recommendation_rules.json",
 ]
 
-AUDIENCES = {"personal", "enterprise", "both"}
-ONLINE_LEVELS = {"全程网办", "部分网办", "窗口办理"}
-MATERIAL_FORMS = {"original", "copy", "original_and_copy", "electronic"}
-CERTIFICATE_TYPES = {
-    "id_card",
-    "driving_licence",
-    "vehicle_licence",
-    "social_security_card",
-    "medical_insurance_code",
-    "marriage_certificate",
-    "divorce_certificate",
-    "birth_medical_certificate",
-    "residence_permit",
-    "household_register",
-    "real_estate_certificate",
-    "education_certificate",
-    "physician_qualification",
-    "teacher_qualification",
-    "disability_certificate",
-    "retirement_certificate",
-    "business_licence",
-    "food_business_licence",
-    "road_transport_licence",
-    "public_place_hygiene_licence",
-}
 FIELD_TYPES = {"text", "id_number", "phone", "date", "select", "region", "number"}
 RULE_CONDITIONS = {
     "age_min",
@@ -111,7 +90,7 @@ def synonyms() -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def rules() -> list[dict[str, Any]]:
-    return _load("recommendations.json")["rules"]
+    return json.loads(RULES_FILE.read_text(encoding="utf-8"))["rules"]
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +108,12 @@ def region_codes(regions) -> set[str]:
 
 
 @pytest.fixture(scope="module")
+def certificate_types() -> set[str]:
+    """The codes the certificate-type table is seeded with: what materials may name."""
+    return {t["code"] for t in _load("certificate_types.json")["types"]}
+
+
+@pytest.fixture(scope="module")
 def item_codes(items) -> set[str]:
     return {item["code"] for item in items}
 
@@ -138,14 +123,14 @@ def item_codes(items) -> set[str]:
 
 @pytest.mark.parametrize("name", CATALOG_FILES)
 def test_every_catalog_file_is_utf8_json_with_version_1(name):
-    raw = (DATA_DIR / name).read_bytes()
+    raw = (APP_DIR / name).read_bytes()
     document = json.loads(raw.decode("utf-8"))
     assert document["version"] == 1
 
 
 @pytest.mark.parametrize("name", CATALOG_FILES)
 def test_catalog_files_hold_no_id_or_mobile_numbers(name):
-    text = (DATA_DIR / name).read_text(encoding="utf-8")
+    text = (APP_DIR / name).read_text(encoding="utf-8")
     assert re.search(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])", text) is None
     assert re.search(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])", text) is None
 
@@ -215,7 +200,7 @@ def test_every_item_has_the_required_fields(items):
         for key in ("name", "short_name", "department", "fee"):
             if not isinstance(item[key], str) or not item[key].strip():
                 problems.append((code, key))
-        if item["audience"] not in AUDIENCES:
+        if item["audience"] not in ITEM_AUDIENCES:
             problems.append((code, "audience"))
         if item["online_level"] not in ONLINE_LEVELS:
             problems.append((code, "online_level"))
@@ -261,7 +246,8 @@ def test_zero_trip_only_with_full_online_service(items):
     assert wrong == []
 
 
-def test_materials_have_unique_ids_and_known_forms_and_certificate_types(items):
+def test_materials_have_unique_ids_and_known_forms_and_certificate_types(items,
+                                                                        certificate_types):
     problems = []
     for item in items:
         ids = [m["id"] for m in item["materials"]]
@@ -275,7 +261,7 @@ def test_materials_have_unique_ids_and_known_forms_and_certificate_types(items):
             if not isinstance(material["copies"], int) or material["copies"] < 1:
                 problems.append((item["code"], material["id"], "copies"))
             cert = material["certificate_type"]
-            if cert is not None and cert not in CERTIFICATE_TYPES:
+            if cert is not None and cert not in certificate_types:
                 problems.append((item["code"], material["id"], cert))
     assert problems == []
 
@@ -372,7 +358,7 @@ def test_bundles_reference_existing_items_and_carry_one_merged_form(bundles, ite
     assert len({b["code"] for b in bundles}) == len(bundles)
     for bundle in bundles:
         assert bundle["name"] and bundle["description"], bundle["code"]
-        assert bundle["audience"] in {"personal", "enterprise"}, bundle["code"]
+        assert bundle["audience"] in USER_AUDIENCES, bundle["code"]
         assert len(bundle["items"]) >= 3, bundle["code"]
         assert len(set(bundle["items"])) == len(bundle["items"]), bundle["code"]
         assert set(bundle["items"]) <= item_codes, bundle["code"]
@@ -435,7 +421,7 @@ def test_recommendation_rules_are_well_formed_and_point_at_items(rules, item_cod
         if "gender" in when:
             assert when["gender"] in {"male", "female"}, rule["id"]
         if "enterprise_relation" in when:
-            assert when["enterprise_relation"] in {"legal_representative", "agent"}, rule["id"]
+            assert when["enterprise_relation"] in RELATIONS, rule["id"]
         if "enterprise_industry" in when:
             assert isinstance(when["enterprise_industry"], str) and when["enterprise_industry"]
         if "has_enterprise" in when:
