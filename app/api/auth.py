@@ -6,11 +6,12 @@ import marshmallow as ma
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 from flask_smorest import Blueprint
 
-from app.api.me import MeSchema, me_payload
+from app.api.me import MeSchema
 from app.api.rate_limits import limit_by_ip
 from app.api.schemas import LocalDateTime, RequestSchema
 from app.extensions import db
 from app.identity.admin_login import admin_login
+from app.identity.profile import profile_of_me
 from app.identity.sessions import refresh_session, revoke_session
 from app.identity.wechat_login import login_with_code
 from app.models import AdminAccount
@@ -71,7 +72,7 @@ def wechat_login(body: dict) -> dict:
     """Log in with the code from wx.login; the first login creates the user."""
     user, pair, created = login_with_code(body["code"])
     db.session.commit()
-    return {**_pair(pair), "user": me_payload(user), "created": created}
+    return {**_pair(pair), "user": profile_of_me(user), "created": created}
 
 
 @blp.post("/refresh")
@@ -107,7 +108,4 @@ def login_admin(body: dict) -> dict:
     """Log an admin or verifier account in; five wrong passwords in 15 minutes lock it."""
     account, pair = admin_login(body["username"], body["password"])
     db.session.commit()
-    return {**_pair(pair), "account": {
-        "id": str(account.id), "username": account.username,
-        "display_name": account.display_name, "roles": account.roles,
-        "institution_name": account.institution_name}}
+    return {**_pair(pair), "account": account}

@@ -8,13 +8,14 @@ from flask_smorest import Blueprint
 from app.api.http_cache import versioned
 from app.api.schemas import RequestSchema
 from app.catalog.queries import get_bundle, list_bundles
+from app.models.catalog import USER_AUDIENCES
 
 blp = Blueprint("bundles", __name__, url_prefix="/api/v1/bundles",
                 description="一件事: several items, one form, one submission")
 
 
 class BundleQuerySchema(RequestSchema):
-    audience = ma.fields.String(validate=ma.validate.OneOf(["personal", "enterprise"]))
+    audience = ma.fields.String(validate=ma.validate.OneOf(USER_AUDIENCES))
 
 
 class BundleSummarySchema(ma.Schema):

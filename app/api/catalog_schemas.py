@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.api.schemas import PageSchema
-from app.models.catalog import AUDIENCES, ONLINE_LEVELS
+from app.models.catalog import ITEM_AUDIENCES, ONLINE_LEVELS
 
 REGION_CODE = ma.validate.Regexp(r"^\d{6}$", error="行政区划代码应为 6 位数字")
 
@@ -60,7 +60,7 @@ class GuideSchema(ma.Schema):
     item_type = ma.fields.String()
     item_type_name = ma.fields.String()
     department = ma.fields.String()
-    audience = ma.fields.String(metadata={"enum": list(AUDIENCES)})
+    audience = ma.fields.String(metadata={"enum": list(ITEM_AUDIENCES)})
     theme = ma.fields.Nested(CodeNameSchema, allow_none=True)
     themes = ma.fields.List(ma.fields.Nested(CodeNameSchema))
     legal_basis = ma.fields.String()

@@ -18,6 +18,7 @@ from app.certificates.holdings import (
 )
 from app.certificates.presenting import DERIVED_CLAIMS, present
 from app.extensions import db
+from app.models.certificate import ACCESS_ACTIONS, STATUSES
 from app.platform.pages import Page
 
 blp = Blueprint("certificates", __name__, url_prefix="/api/v1/me/certificates",
@@ -37,7 +38,7 @@ class CertificateSummarySchema(ma.Schema):
     holder_kind = ma.fields.String()
     holder_masked = ma.fields.String()
     number_masked = ma.fields.String()
-    status = ma.fields.String(metadata={"enum": ["valid", "expired", "revoked"]})
+    status = ma.fields.String(metadata={"enum": list(STATUSES)})
     issued_at = LocalDateTime()
     expires_at = LocalDateTime(allow_none=True)
 
@@ -80,7 +81,7 @@ class PresentationSchema(ma.Schema):
 
 
 class AccessEntrySchema(ma.Schema):
-    action = ma.fields.String(metadata={"enum": ["view", "present", "verify"]})
+    action = ma.fields.String(metadata={"enum": list(ACCESS_ACTIONS)})
     actor_kind = ma.fields.String()
     institution = ma.fields.String()
     purpose = ma.fields.String()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
-from app.api.me import EnterpriseBindingSchema, binding_payload
+from app.api.me import EnterpriseBindingSchema
 from app.api.permissions import user_required
 from app.api.schemas import RequestSchema
 from app.extensions import db
@@ -16,14 +15,11 @@ from app.identity.enterprises import (
     bind,
     check_uscc,
     delegate_agent,
-    is_active,
     revoke_agent,
     unbind,
 )
-from app.models import EnterpriseBinding, User
+from app.identity.profile import agent_views, binding_view
 from app.models.enterprise import AGENT_SCOPES, RELATIONS
-from app.privacy.masking import mask_name
-from app.privacy.vault import vault
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/me/enterprises",
                 description="Enterprise bindings and agents")
@@ -65,22 +61,6 @@ class AgentListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(AgentSchema))
 
 
-def _agent_payloads(bindings: list[EnterpriseBinding]) -> list[dict]:
-    """Agents as the representative sees them: masked names, scopes, expiry, whether active."""
-    agents = {u.id: u for u in db.session.scalars(
-        sa.select(User).where(User.id.in_([b.user_id for b in bindings])))}
-    payloads = []
-    for binding in bindings:
-        agent = agents[binding.user_id]
-        name = (vault().decrypt(agent.real_name_enc, "user.real_name")
-                if agent.real_name_enc else None)
-        payloads.append({"user_id": str(agent.id),
-                         "name_masked": mask_name(name) if name else None,
-                         "scopes": binding.scope_list, "expires_at": binding.expires_at,
-                         "active": is_active(binding)})
-    return payloads
-
-
 @blp.post("")
 @user_required
 @blp.arguments(BindEnterpriseSchema())
@@ -89,7 +69,7 @@ def post_enterprise(body: dict) -> dict:
     """Bind the caller to an enterprise as its legal representative or an agent."""
     binding = bind(current_user, check_uscc(body["uscc"]), body["relation"])
     db.session.commit()
-    return binding_payload(binding)
+    return binding_view(binding)
 
 
 @blp.delete("/<uscc>")
@@ -106,7 +86,7 @@ def delete_enterprise(uscc: str) -> None:
 @blp.response(200, AgentListSchema)
 def get_agents(uscc: str) -> dict:
     """The enterprise's agents (legal representative only)."""
-    return {"items": _agent_payloads(agents_of(current_user, uscc))}
+    return {"items": agent_views(agents_of(current_user, uscc))}
 
 
 @blp.post("/<uscc>/agents")
@@ -119,7 +99,7 @@ def post_agent(body: dict, uscc: str) -> dict:
                              invite_code=body.get("invite_code"), scopes=body["scopes"],
                              expires_at=body.get("expires_at"))
     db.session.commit()
-    return _agent_payloads([binding])[0]
+    return agent_views([binding])[0]
 
 
 @blp.delete("/<uscc>/agents/<int:user_id>")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response, jsonify
+from flask import Response
 from flask_smorest import Blueprint
 
 from app.api.errors import error_response
@@ -30,7 +30,7 @@ def healthz() -> dict[str, str]:
 @blp.get("/readyz")
 @blp.response(200, ReadySchema)
 @blp.alt_response(503, schema=ReadySchema, description="a backing service is unreachable")
-def readyz() -> Response:
+def readyz() -> dict | Response:
     """The database and Redis answer."""
     checks = check_services()
     down = sorted(name for name, check in checks.items() if check["status"] != "ok")
@@ -40,4 +40,4 @@ def readyz() -> Response:
             503, message="、".join(names[n] for n in down) + "暂时不可用",
             errors={name: ["unavailable"] for name in down},
             headers={"Retry-After": "5"}, checks=checks)
-    return jsonify({"status": "ok", "checks": checks})
+    return {"status": "ok", "checks": checks}

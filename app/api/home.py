@@ -15,13 +15,14 @@ from app.api.http_cache import short_lived
 from app.api.permissions import optional_user
 from app.api.schemas import RequestSchema, prebuilt
 from app.catalog.home import home
+from app.models.catalog import USER_AUDIENCES
 
 blp = Blueprint("home", __name__, url_prefix="/api/v1/home", description="The home page")
 
 
 class HomeQuerySchema(RequestSchema):
     region = ma.fields.String(validate=REGION_CODE)
-    audience = ma.fields.String(validate=ma.validate.OneOf(["personal", "enterprise"]),
+    audience = ma.fields.String(validate=ma.validate.OneOf(USER_AUDIENCES),
                                 load_default="personal")
 
 
@@ -40,7 +41,8 @@ class HomeSchema(ma.Schema):
 @short_lived(0, private=True)
 @blp.arguments(HomeQuerySchema(), location="query")
 @blp.response(200, HomeSchema)
+@prebuilt
 def get_home(query: dict) -> dict:
     """Pinned and hot for everyone; with a login also recommended (with reasons), recent and
     favourites. The region defaults to the user's registered region."""
-    return prebuilt(home(optional_user(), query.get("region"), query["audience"]))
+    return home(optional_user(), query.get("region"), query["audience"])

@@ -9,11 +9,8 @@ from flask_smorest import Blueprint
 from app.api.permissions import user_required
 from app.api.schemas import LocalDateTime, RequestSchema
 from app.extensions import db
-from app.identity.enterprises import bindings_of, is_active
+from app.identity.profile import profile_of_me
 from app.identity.real_name import verify_real_name
-from app.models import EnterpriseBinding, User
-from app.privacy.masking import mask_id_number, mask_name
-from app.privacy.vault import vault
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The caller's profile")
 
@@ -49,36 +46,12 @@ class RealNameSchema(RequestSchema):
                                  validate=ma.validate.Length(min=15, max=18))
 
 
-def binding_payload(binding: EnterpriseBinding) -> dict:
-    return {"uscc": binding.enterprise.uscc, "name": binding.enterprise.name,
-            "relation": binding.relation, "status": binding.status,
-            "scopes": binding.scope_list if binding.relation == "agent" else [],
-            "expires_at": binding.expires_at,
-            "active": is_active(binding)}
-
-
-def me_payload(user: User) -> dict:
-    """The user as they may see themselves: personal data only masked."""
-    cipher = vault()
-    name = cipher.decrypt(user.real_name_enc, "user.real_name") if user.real_name_enc else None
-    number = cipher.decrypt(user.id_number_enc, "user.id_number") if user.id_number_enc else None
-    return {
-        "id": str(user.id), "nickname": user.nickname,
-        "real_name_verified": user.real_name_verified,
-        "name_masked": mask_name(name) if name else None,
-        "id_number_masked": mask_id_number(number) if number else None,
-        "gender": user.gender, "region_code": user.region_code,
-        "invite_code": user.invite_code, "roles": ["citizen"],
-        "enterprises": [binding_payload(b) for b in bindings_of(user)],
-    }
-
-
 @blp.get("")
 @user_required
 @blp.response(200, MeSchema)
 def get_me() -> dict:
     """The caller's profile, with personal numbers masked."""
-    return me_payload(current_user)
+    return profile_of_me(current_user)
 
 
 @blp.post("/real-name")
@@ -89,4 +62,4 @@ def post_real_name(body: dict) -> dict:
     """Verify the caller's real name against their ID number (at most 5 tries an hour)."""
     verify_real_name(current_user, body["name"], body["id_number"])
     db.session.commit()
-    return me_payload(current_user)
+    return profile_of_me(current_user)

@@ -8,8 +8,7 @@ from typing import Any, TypeVar
 
 from flask_jwt_extended import JWTManager, current_user, get_jwt, verify_jwt_in_request
 
-from app.extensions import db
-from app.identity.sessions import session_is_revoked
+from app.identity.sessions import caller_of, session_is_revoked
 from app.models import AdminAccount, User
 from app.platform.errors import Forbidden
 
@@ -22,11 +21,7 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
 
     @jwt.user_lookup_loader
     def load_caller(header: dict, claims: dict) -> User | AdminAccount | None:
-        model = User if claims.get("kind") == "user" else AdminAccount
-        caller = db.session.get(model, int(claims["sub"]))
-        if isinstance(caller, AdminAccount) and not caller.is_active:
-            return None
-        return caller
+        return caller_of(claims)
 
     @jwt.token_in_blocklist_loader
     def is_revoked(header: dict, claims: dict) -> bool:

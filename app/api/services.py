@@ -15,16 +15,16 @@ from app.api.http_cache import short_lived, versioned
 from app.api.permissions import optional_user
 from app.api.rate_limits import limit_by_ip
 from app.api.schemas import PageQuerySchema, RequestSchema, prebuilt
-from app.catalog.home import record_visit
+from app.catalog.home import DEFAULT_REGION, record_visit
 from app.catalog.hot import hot_items
 from app.catalog.queries import get_service, list_services
 from app.extensions import db
-from app.models.catalog import ONLINE_LEVELS
+from app.models.catalog import ONLINE_LEVELS, USER_AUDIENCES
 from app.platform.pages import Page
 
 blp = Blueprint("services", __name__, url_prefix="/api/v1/services",
                 description="Service items and their guides")
-AUDIENCE = ma.validate.OneOf(["personal", "enterprise"])
+AUDIENCE = ma.validate.OneOf(USER_AUDIENCES)
 
 
 class ServiceQuerySchema(PageQuerySchema):
@@ -35,7 +35,7 @@ class ServiceQuerySchema(PageQuerySchema):
 
 
 class HotQuerySchema(RequestSchema):
-    region = ma.fields.String(validate=REGION_CODE, load_default="530000")
+    region = ma.fields.String(validate=REGION_CODE, load_default=DEFAULT_REGION)
     audience = ma.fields.String(validate=AUDIENCE, load_default="personal")
     limit = ma.fields.Integer(validate=ma.validate.Range(min=1, max=50), load_default=10)
 
@@ -64,18 +64,20 @@ def get_services(query: dict) -> Page:
 @short_lived(30)
 @blp.arguments(HotQuerySchema(), location="query")
 @blp.response(200, ItemListSchema)
+@prebuilt
 def get_hot(query: dict) -> dict:
     """The most used items in a region lately (pinned first), falling back up the hierarchy."""
     _, items = hot_items(query["region"], query["audience"], query["limit"])
-    return prebuilt({"items": [item.payload() for item in items]})
+    return {"items": [item.payload() for item in items]}
 
 
 @blp.get("/<code>")
 @versioned
 @blp.response(200, GuideSchema)
+@prebuilt
 def get_guide(code: str) -> dict:
     """The full guide of a service item."""
-    return prebuilt(get_service(code))
+    return get_service(code)
 
 
 @blp.post("/<code>/visits")

@@ -8,12 +8,13 @@ from flask_smorest import Blueprint
 from app.api.http_cache import versioned
 from app.api.schemas import RequestSchema, prebuilt
 from app.catalog.queries import list_themes
+from app.models.catalog import USER_AUDIENCES
 
 blp = Blueprint("themes", __name__, url_prefix="/api/v1/themes", description="Catalog themes")
 
 
 class ThemeQuerySchema(RequestSchema):
-    audience = ma.fields.String(validate=ma.validate.OneOf(["personal", "enterprise"]))
+    audience = ma.fields.String(validate=ma.validate.OneOf(USER_AUDIENCES))
 
 
 class ThemeSchema(ma.Schema):
@@ -33,6 +34,7 @@ class ThemeListSchema(ma.Schema):
 @versioned
 @blp.arguments(ThemeQuerySchema(), location="query")
 @blp.response(200, ThemeListSchema)
+@prebuilt
 def get_themes(query: dict) -> dict:
     """Themes with the number of items in each, optionally for one audience."""
-    return prebuilt({"items": list_themes(query.get("audience"))})
+    return {"items": list_themes(query.get("audience"))}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response, jsonify
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
@@ -40,6 +39,21 @@ class VerificationSchema(ma.Schema):
     purpose = ma.fields.String()
 
 
+class JwkSchema(ma.Schema):
+    """A public key (RFC 8037: an Ed25519 key as a JWK)."""
+
+    kty = ma.fields.String(metadata={"example": "OKP"})
+    crv = ma.fields.String(metadata={"example": "Ed25519"})
+    x = ma.fields.String(metadata={"description": "the public key, base64url"})
+    kid = ma.fields.String(metadata={"description": "matches the `kid` of a token's header"})
+    alg = ma.fields.String(metadata={"example": "EdDSA"})
+    use = ma.fields.String(metadata={"example": "sig"})
+
+
+class JwksSchema(ma.Schema):
+    keys = ma.fields.List(ma.fields.Nested(JwkSchema))
+
+
 @blp.post("")
 @roles_required("verifier")
 @blp.arguments(VerificationRequestSchema())
@@ -52,8 +66,7 @@ def post_verification(body: dict) -> dict:
 
 
 @jwks_blp.get("/jwks.json")
-def get_jwks() -> Response:
+@jwks_blp.response(200, JwksSchema)
+def get_jwks() -> tuple[dict, dict[str, str]]:
     """Current and recently rotated public keys (JWK Set), for offline verification."""
-    response = jsonify(jwks_document())
-    response.headers["Cache-Control"] = "public, max-age=60"
-    return response
+    return jwks_document(), {"Cache-Control": "public, max-age=60"}

@@ -10,9 +10,9 @@ from app.catalog.snapshot import catalog_snapshot, region_scope
 from app.catalog.versions import current_version
 from app.extensions import db
 from app.models import Bundle, ServiceItem
+from app.platform.caches import cached_json
 from app.platform.errors import NotFound
 from app.platform.pages import Page
-from app.platform.shared_cache import cached_json
 from app.privacy.identifiers import SERVICE_ITEM_TYPES
 
 

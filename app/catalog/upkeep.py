@@ -1,8 +1,8 @@
 """Writing the catalog: themes, items, bundles and synonyms, checked against each other.
 
 Shapes and ranges are checked by the API's schemas; what needs the database (themes that
-exist, codes that are free, regions we know) is checked here, so the seed loader and the
-admin API apply the same rules.
+exist, codes that are free, regions and certificate types we know) is checked here, so the
+seed loader and the admin API apply the same rules.
 """
 
 from __future__ import annotations
@@ -11,22 +11,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.catalog.queries import find_bundle, find_item
 from app.catalog.search_index import build_search_index
 from app.catalog.versions import bump_version, current_version, publish_version
 from app.extensions import db
-from app.models import Bundle, BundleItem, Region, ServiceItem, ServiceMaterial, Synonym, Theme
-from app.platform.errors import Conflict, InvalidInput
+from app.models import (
+    Bundle,
+    BundleItem,
+    CertificateType,
+    Region,
+    ServiceItem,
+    ServiceMaterial,
+    Synonym,
+    Theme,
+)
+from app.platform.errors import Conflict, InvalidInput, NotFound
 
-# The e-certificate types a material may name as its replacement (免提交).
-KNOWN_CERTIFICATE_TYPES = frozenset({
-    "id_card", "driving_licence", "vehicle_licence", "social_security_card",
-    "medical_insurance_code", "marriage_certificate", "divorce_certificate",
-    "birth_medical_certificate", "residence_permit", "household_register",
-    "real_estate_certificate", "education_certificate", "physician_qualification",
-    "teacher_qualification", "disability_certificate", "retirement_certificate",
-    "business_licence", "food_business_licence", "road_transport_licence",
-    "public_place_hygiene_licence",
-})
 ITEM_FIELDS = ("name", "short_name", "department", "audience", "legal_basis", "conditions",
                "steps", "legal_limit_days", "promised_limit_days", "fee", "online_level",
                "zero_trip", "faqs", "keywords", "pinned", "sort_order")
@@ -48,16 +48,25 @@ def _check_regions(codes: list[str]) -> list[str]:
     return codes
 
 
+def _check_certificate_types(rows: list[dict[str, Any]]) -> None:
+    """A material can be replaced (免提交) only by a certificate type that exists."""
+    named = {row["certificate_type"] for row in rows} - {None}
+    if not named:
+        return
+    known = set(db.session.scalars(
+        sa.select(CertificateType.code).where(CertificateType.code.in_(named))))
+    unknown = sorted(named - known)
+    if unknown:
+        raise InvalidInput("materials", "未知电子证照类型：" + "、".join(unknown))
+
+
 def _sync_materials(item: ServiceItem, rows: list[dict[str, Any]]) -> None:
     """Update materials in place by key: replacing them whole would insert a row before
     deleting the one it replaces, and trip the (item, key) unique constraint."""
     keys = [row["id"] for row in rows]
     if len(set(keys)) != len(keys):
         raise InvalidInput("materials", "材料编号重复")
-    unknown = sorted({row.get("certificate_type") for row in rows}
-                     - KNOWN_CERTIFICATE_TYPES - {None})
-    if unknown:
-        raise InvalidInput("materials", "未知电子证照类型：" + "、".join(unknown))
+    _check_certificate_types(rows)
     existing = {m.material_key: m for m in item.materials}
     kept = []
     for position, row in enumerate(rows):
@@ -115,12 +124,41 @@ def create_item(data: dict[str, Any]) -> ServiceItem:
     return item
 
 
+def update_item(code: str, data: dict[str, Any]) -> ServiceItem | None:
+    """Set the given fields of an item; the item when anything changed, None when nothing did."""
+    item = find_item(code)
+    return item if apply_item(item, data) else None
+
+
+def remove_item(code: str) -> None:
+    db.session.delete(find_item(code))
+
+
 def create_theme(data: dict[str, Any]) -> Theme:
     if db.session.scalar(sa.select(Theme.id).where(Theme.code == data["code"])):
         raise Conflict("主题编码已存在", errors={"code": ["已存在"]})
     theme = Theme(**data)
     db.session.add(theme)
     return theme
+
+
+def find_theme(code: str) -> Theme:
+    theme = db.session.scalar(sa.select(Theme).where(Theme.code == code))
+    if theme is None:
+        raise NotFound(f"主题不存在：{code}")
+    return theme
+
+
+def update_theme(code: str, data: dict[str, Any]) -> Theme:
+    theme = find_theme(code)
+    for name, value in data.items():
+        setattr(theme, name, value)
+    return theme
+
+
+def remove_theme(code: str) -> None:
+    """Delete a theme; its items stay, in their other themes."""
+    db.session.delete(find_theme(code))
 
 
 def set_bundle_items(bundle: Bundle, codes: list[str]) -> None:
@@ -151,14 +189,48 @@ def create_bundle(data: dict[str, Any]) -> Bundle:
     return bundle
 
 
+def update_bundle(code: str, data: dict[str, Any]) -> Bundle:
+    bundle = find_bundle(code)
+    for name in ("name", "audience", "description", "form"):
+        if name in data:
+            setattr(bundle, name, data[name])
+    if "items" in data:
+        set_bundle_items(bundle, data["items"])
+    bundle.version += 1
+    return bundle
+
+
+def remove_bundle(code: str) -> None:
+    """Delete a bundle; its items stay."""
+    db.session.delete(find_bundle(code))
+
+
+def list_synonyms() -> list[Synonym]:
+    return list(db.session.scalars(sa.select(Synonym).order_by(Synonym.term)))
+
+
+def _find_synonym(term: str) -> Synonym | None:
+    return db.session.scalar(sa.select(Synonym).where(Synonym.term == term))
+
+
 def put_synonym(term: str, expansions: list[str]) -> Synonym:
-    synonym = db.session.scalar(sa.select(Synonym).where(Synonym.term == term))
+    """Set what a colloquial term stands for (e.g. 驾照 → 机动车驾驶证)."""
+    if not 1 <= len(term) <= 32:
+        raise InvalidInput("term", "词语长度应为 1–32 个字符", ["length"])
+    synonym = _find_synonym(term)
     if synonym is None:
         synonym = Synonym(term=term, expansions=expansions)
         db.session.add(synonym)
     else:
         synonym.expansions = expansions
     return synonym
+
+
+def remove_synonym(term: str) -> None:
+    synonym = _find_synonym(term)
+    if synonym is None:
+        raise NotFound("同义词不存在")
+    db.session.delete(synonym)
 
 
 def commit_catalog_change() -> int:

@@ -1,9 +1,8 @@
-"""Certificates issued and revoked by department systems, idempotent by event id."""
+"""Certificates issued and revoked by department systems."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.identity.real_name import ID_NUMBER_INDEX
 from app.models import Enterprise
-from app.models.certificate import Certificate, CertificateType, IntegrationEvent
+from app.models.certificate import Certificate, CertificateType
 from app.platform.errors import Conflict, InvalidInput, NotFound
 from app.platform.orm import utcnow
 from app.privacy.identifiers import (
@@ -24,20 +23,6 @@ from app.privacy.identifiers import (
 from app.privacy.vault import vault
 
 NUMBER_INDEX = "certificate_number"
-
-
-def once(key_id: str, event_id: str, kind: str,
-         act: Callable[[], tuple[int, dict[str, Any]]]) -> tuple[int, dict[str, Any]]:
-    """Run `act` for a new event; a repeated event id gets the first answer back unchanged."""
-    seen = db.session.get(IntegrationEvent, (key_id, event_id))
-    if seen is not None:
-        if seen.kind != kind:
-            raise Conflict("事件编号已用于其他操作", errors={"event_id": [seen.kind]})
-        return seen.status_code, seen.response
-    status, response = act()
-    db.session.add(IntegrationEvent(department_key_id=key_id, event_id=event_id, kind=kind,
-                                    status_code=status, response=response))
-    return status, response
 
 
 def find_type(code: str) -> CertificateType:
@@ -105,3 +90,10 @@ def revoke(certificate: Certificate, reason: str) -> Certificate:
         certificate.status, certificate.revoked_at = "revoked", utcnow()
         certificate.revoked_reason = reason
     return certificate
+
+
+def issued_answer(certificate: Certificate) -> dict[str, Any]:
+    """What the department system is told of a certificate it issued or revoked (and told
+    again, unchanged, when it repeats the event)."""
+    return {"id": str(certificate.id), "identifier": certificate.identifier,
+            "status": certificate.status_at(utcnow())}

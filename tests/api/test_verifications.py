@@ -144,3 +144,10 @@ def test_a_body_over_the_size_limit_is_413_in_the_one_shape(client, verifier):
                            json={"token": "a" * 2_000_000})
     assert response.status_code == 413
     assert response.get_json()["error"] == "payload_too_large"
+
+
+def test_the_jwks_may_be_cached_for_a_minute(client):
+    response = client.get("/.well-known/jwks.json")
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+    keys = response.get_json()["keys"]
+    assert keys and all(sorted(key) == ["alg", "crv", "kid", "kty", "use", "x"] for key in keys)

@@ -7,7 +7,6 @@ and is refused with the field named when it is invalid.
 from __future__ import annotations
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
@@ -15,21 +14,25 @@ from app.api.bundles import BundleSchema
 from app.api.catalog_schemas import REGION_CODE, GuideSchema
 from app.api.permissions import roles_required
 from app.api.schemas import RequestSchema
-from app.catalog.queries import find_bundle, find_item, get_bundle, get_service
+from app.catalog.queries import get_bundle, get_service
 from app.catalog.upkeep import (
-    apply_item,
     commit_catalog_change,
     create_bundle,
     create_item,
     create_theme,
+    list_synonyms,
     put_synonym,
-    set_bundle_items,
+    remove_bundle,
+    remove_item,
+    remove_synonym,
+    remove_theme,
+    update_bundle,
+    update_item,
+    update_theme,
 )
-from app.extensions import db
 from app.models import Synonym, Theme
-from app.models.catalog import AUDIENCES, MATERIAL_FORMS, ONLINE_LEVELS
+from app.models.catalog import ITEM_AUDIENCES, MATERIAL_FORMS, ONLINE_LEVELS
 from app.platform import audit
-from app.platform.errors import InvalidInput, NotFound
 from app.privacy.identifiers import InvalidIdentifier, parse_service_item_code
 
 blp = Blueprint("catalog_admin", __name__, url_prefix="/api/v1/admin",
@@ -73,7 +76,7 @@ class ItemInSchema(RequestSchema):
     name = Str(required=True, validate=Length(min=2, max=128))
     short_name = Str(validate=Length(max=64))
     department = Str(required=True, validate=Length(min=2, max=128))
-    audience = Str(required=True, validate=ma.validate.OneOf(AUDIENCES))
+    audience = Str(required=True, validate=ma.validate.OneOf(ITEM_AUDIENCES))
     themes = ma.fields.List(Str(), required=True, validate=Length(min=1, max=5))
     regions = ma.fields.List(Str(validate=REGION_CODE), required=True,
                              validate=Length(min=1, max=200))
@@ -103,7 +106,7 @@ class ItemInSchema(RequestSchema):
 class ThemeInSchema(RequestSchema):
     code = Str(required=True, validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$"))
     name = Str(required=True, validate=Length(min=2, max=64))
-    audience = Str(validate=ma.validate.OneOf(AUDIENCES))
+    audience = Str(validate=ma.validate.OneOf(ITEM_AUDIENCES))
     description = Str(validate=Length(max=255))
     icon = Str(validate=Length(max=64))
     sort_order = ma.fields.Integer(validate=ma.validate.Range(min=0, max=10_000))
@@ -126,7 +129,7 @@ class FormInSchema(RequestSchema):
 class BundleInSchema(RequestSchema):
     code = Str(required=True, validate=ma.validate.Regexp(r"^B\d{3,8}$"))
     name = Str(required=True, validate=Length(min=2, max=128))
-    audience = Str(required=True, validate=ma.validate.OneOf(AUDIENCES))
+    audience = Str(required=True, validate=ma.validate.OneOf(ITEM_AUDIENCES))
     description = Str(validate=Length(max=500))
     items = ma.fields.List(Str(validate=_item_code), required=True,
                            validate=Length(min=2, max=30))
@@ -163,13 +166,6 @@ def _commit(action: str, target_type: str, target_id: str, details: dict | None 
     commit_catalog_change()
 
 
-def _find_theme(code: str) -> Theme:
-    theme = db.session.scalar(sa.select(Theme).where(Theme.code == code))
-    if theme is None:
-        raise NotFound(f"主题不存在：{code}")
-    return theme
-
-
 @blp.post("/themes")
 @roles_required("catalog_admin")
 @blp.arguments(ThemeInSchema())
@@ -187,9 +183,7 @@ def post_theme(body: dict) -> Theme:
 @blp.response(200, ThemeOutSchema)
 def patch_theme(body: dict, code: str) -> Theme:
     """Edit a theme."""
-    theme = _find_theme(code)
-    for name, value in body.items():
-        setattr(theme, name, value)
+    theme = update_theme(code, body)
     _commit("catalog.theme_updated", "theme", code, {"fields": sorted(body)})
     return theme
 
@@ -199,7 +193,7 @@ def patch_theme(body: dict, code: str) -> Theme:
 @blp.response(204)
 def delete_theme(code: str) -> None:
     """Delete a theme (its items stay, in their other themes)."""
-    db.session.delete(_find_theme(code))
+    remove_theme(code)
     _commit("catalog.theme_deleted", "theme", code)
 
 
@@ -220,8 +214,8 @@ def post_service(body: dict) -> dict:
 @blp.response(200, GuideSchema)
 def patch_service(body: dict, code: str) -> dict:
     """Edit any part of an item's guide; the change shows at once in guides and search."""
-    item = find_item(code)
-    if apply_item(item, body):
+    item = update_item(code, body)
+    if item is not None:  # an edit that changes nothing is neither versioned nor audited
         _commit("catalog.item_updated", "service_item", code,
                 {"fields": sorted(body), "version": item.version})
     return get_service(code)
@@ -232,7 +226,7 @@ def patch_service(body: dict, code: str) -> dict:
 @blp.response(204)
 def delete_service(code: str) -> None:
     """Delete a service item."""
-    db.session.delete(find_item(code))
+    remove_item(code)
     _commit("catalog.item_deleted", "service_item", code)
 
 
@@ -253,13 +247,7 @@ def post_bundle(body: dict) -> dict:
 @blp.response(200, BundleSchema)
 def patch_bundle(body: dict, code: str) -> dict:
     """Edit a bundle."""
-    bundle = find_bundle(code)
-    for name in ("name", "audience", "description", "form"):
-        if name in body:
-            setattr(bundle, name, body[name])
-    if "items" in body:
-        set_bundle_items(bundle, body["items"])
-    bundle.version += 1
+    update_bundle(code, body)
     _commit("catalog.bundle_updated", "bundle", code, {"fields": sorted(body)})
     return get_bundle(code)
 
@@ -269,7 +257,7 @@ def patch_bundle(body: dict, code: str) -> dict:
 @blp.response(204)
 def delete_bundle(code: str) -> None:
     """Delete a bundle (its items stay)."""
-    db.session.delete(find_bundle(code))
+    remove_bundle(code)
     _commit("catalog.bundle_deleted", "bundle", code)
 
 
@@ -278,7 +266,7 @@ def delete_bundle(code: str) -> None:
 @blp.response(200, SynonymListSchema)
 def get_synonyms() -> dict:
     """The search synonym table."""
-    return {"items": db.session.scalars(sa.select(Synonym).order_by(Synonym.term)).all()}
+    return {"items": list_synonyms()}
 
 
 @blp.put("/synonyms/<term>")
@@ -287,8 +275,6 @@ def get_synonyms() -> dict:
 @blp.response(200, SynonymOutSchema)
 def put_synonym_term(body: dict, term: str) -> Synonym:
     """Set what a colloquial term stands for (e.g. 驾照 → 机动车驾驶证)."""
-    if not 1 <= len(term) <= 32:
-        raise InvalidInput("term", "词语长度应为 1–32 个字符", ["length"])
     synonym = put_synonym(term, body["expansions"])
     _commit("catalog.synonym_set", "synonym", term, {"expansions": body["expansions"]})
     return synonym
@@ -299,8 +285,5 @@ def put_synonym_term(body: dict, term: str) -> Synonym:
 @blp.response(204)
 def delete_synonym(term: str) -> None:
     """Remove a synonym."""
-    synonym = db.session.scalar(sa.select(Synonym).where(Synonym.term == term))
-    if synonym is None:
-        raise NotFound("同义词不存在")
-    db.session.delete(synonym)
+    remove_synonym(term)
     _commit("catalog.synonym_deleted", "synonym", term)

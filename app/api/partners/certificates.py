@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 
 import marshmallow as ma
-from flask import Response, g, jsonify
+from flask import g
 from flask_smorest import Blueprint
 
 from app.api.partners.signing import department_signed
 from app.api.schemas import RequestSchema
-from app.certificates.holdings import summary
-from app.certificates.issuing import find_certificate, find_type, issue, once, revoke
+from app.certificates.issuing import find_certificate, find_type, issue, issued_answer, revoke
 from app.extensions import db
+from app.platform.idempotency import once
 
 blp = Blueprint("integrations", __name__, url_prefix="/api/v1/integrations",
                 description="Department systems (HMAC-SHA256 signed)")
@@ -54,17 +54,11 @@ class IssuedSchema(ma.Schema):
     status = ma.fields.String()
 
 
-def _answer(status: int, body: dict) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    return response
-
-
 @blp.post("/certificates")
 @department_signed
 @blp.arguments(IssueSchema())
 @blp.response(201, IssuedSchema)
-def post_certificate(body: dict) -> Response:
+def post_certificate(body: dict) -> tuple[dict, int]:
     """Issue a certificate to a person (by ID number) or an enterprise (by USCC)."""
 
     def act() -> tuple[int, dict]:
@@ -73,26 +67,24 @@ def post_certificate(body: dict) -> Response:
             holder_uscc=body["holder"].get("uscc"), number=body["number"],
             serial=body.get("serial") or f"{uuid.uuid4().int % 10**12:012d}",
             fields=body["fields"], issued_at=body["issued_at"], expires_at=body["expires_at"])
-        return 201, {"id": str(certificate.id), "identifier": certificate.identifier,
-                     "status": summary(certificate)["status"]}
+        return 201, issued_answer(certificate)
 
+    # A repeated event answers the first answer's status too (201), not a status of its own.
     status, answer = once(g.department_key_id, body["event_id"], "issue", act)
     db.session.commit()
-    return _answer(status, answer)
+    return answer, status
 
 
 @blp.post("/certificates/<certificate_id>/revoke")
 @department_signed
 @blp.arguments(RevokeSchema())
 @blp.response(200, IssuedSchema)
-def post_revocation(body: dict, certificate_id: str) -> Response:
+def post_revocation(body: dict, certificate_id: str) -> tuple[dict, int]:
     """Revoke a certificate; presentations already handed out stop verifying at once."""
 
     def act() -> tuple[int, dict]:
-        certificate = revoke(find_certificate(certificate_id), body["reason"])
-        return 200, {"id": str(certificate.id), "identifier": certificate.identifier,
-                     "status": "revoked"}
+        return 200, issued_answer(revoke(find_certificate(certificate_id), body["reason"]))
 
     status, answer = once(g.department_key_id, body["event_id"], "revoke", act)
     db.session.commit()
-    return _answer(status, answer)
+    return answer, status

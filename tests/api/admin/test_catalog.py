@@ -7,13 +7,21 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEntry
-from tests.factories import auth_headers, create_admin, create_item, create_regions, create_theme
+from tests.factories import (
+    auth_headers,
+    create_admin,
+    create_certificate_type,
+    create_item,
+    create_regions,
+    create_theme,
+)
 
 
 @pytest.fixture
 def admin(app_context):
     create_regions()
     create_theme(code="social_security", name="社会保障")
+    create_certificate_type(code="id_card", name="居民身份证")
     return auth_headers(create_admin(username="cat", roles=("catalog_admin",)))
 
 
@@ -71,6 +79,16 @@ def test_invalid_items_are_422_naming_the_field(client, admin, overrides, field)
     response = client.post("/api/v1/admin/services", headers=admin, json=new_item(**overrides))
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["errors"]
+
+
+def test_a_material_may_name_any_certificate_type_of_the_table(client, admin):
+    item = new_item(materials=[{"id": "m1", "name": "护照", "certificate_type": "passport"}])
+    assert client.post("/api/v1/admin/services", headers=admin, json=item).status_code == 422
+    create_certificate_type(code="passport", name="护照")
+    response = client.post("/api/v1/admin/services", headers=admin, json=item)
+    assert response.status_code == 201, response.get_json()
+    guide = client.get("/api/v1/services/GF00003001").get_json()
+    assert guide["materials"][0]["certificate_type"] == "passport"
 
 
 def test_a_duplicate_code_is_409(client, admin):
@@ -141,3 +159,37 @@ def test_synonyms_edited_by_admins_reach_search(client, admin):
     assert response.status_code == 200
     hits = client.get("/api/v1/search?q=新农合").get_json()["items"]
     assert [h["key"] for h in hits] == ["GF00003008"]
+
+
+def test_removed_synonyms_leave_search_and_unknown_ones_are_404(client, admin):
+    create_item(code="GF00003009", name="城乡居民医疗保险参保登记")
+    client.put("/api/v1/admin/synonyms/新农合", headers=admin,
+               json={"expansions": ["城乡居民医疗保险"]})
+    assert client.delete("/api/v1/admin/synonyms/新农合", headers=admin).status_code == 204
+    assert client.get("/api/v1/search?q=新农合").get_json()["items"] == []
+    assert client.get("/api/v1/admin/synonyms", headers=admin).get_json()["items"] == []
+    again = client.delete("/api/v1/admin/synonyms/新农合", headers=admin)
+    assert again.status_code == 404 and again.get_json()["error"] == "not_found"
+
+
+def test_a_synonym_term_longer_than_32_characters_is_422_naming_term(client, admin):
+    response = client.put("/api/v1/admin/synonyms/" + "保" * 33, headers=admin,
+                          json={"expansions": ["社会保障"]})
+    assert response.status_code == 422 and "term" in response.get_json()["errors"]
+
+
+def test_an_edit_that_changes_nothing_is_neither_versioned_nor_audited(client, admin):
+    create_item(code="GF00003010", name="社会保障卡申领")
+    response = client.patch("/api/v1/admin/services/GF00003010", headers=admin,
+                            json={"name": "社会保障卡申领"})
+    assert response.status_code == 200 and response.get_json()["version"] == 1
+    assert db.session.scalars(sa.select(AuditEntry.action)).all() == []
+
+
+def test_themes_edited_or_deleted_must_exist(client, admin):
+    for response in (client.patch("/api/v1/admin/themes/pension", headers=admin,
+                                  json={"name": "养老"}),
+                     client.delete("/api/v1/admin/themes/pension", headers=admin)):
+        assert response.status_code == 404 and response.get_json()["error"] == "not_found"
+    assert client.delete("/api/v1/admin/themes/social_security", headers=admin).status_code == 204
+    assert client.get("/api/v1/themes").get_json()["items"] == []
