@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.certificates.holdings import field_values, log_access
+from app.certificates.qr import qr_svg
 from app.certificates.signing import current_signing_key, public_keys
 from app.certificates.tokens import (
     MAX_CLOCK_SKEW_SECONDS,
     PRESENTATION_TTL_SECONDS,
     VerificationFailure,
-    qr_svg,
     sign_presentation,
     verify_presentation,
 )

@@ -1,4 +1,4 @@
-"""E-certificate presentations (亮证): Ed25519 keys, 60-second compact JWS tokens and their QR.
+"""Presentation tokens (亮证): Ed25519 keys, JWKS and 60-second one-time compact JWS tokens.
 
 Pure: no Flask, database or Redis. The app keeps the signing keys (PEM secrets), publishes
 `jwks(...)` at /.well-known/jwks.json, and around verify_presentation checks one-time use of
@@ -6,11 +6,10 @@ the returned `jti` (`replayed`) and the certificate's status (`revoked`):
 
     key = key_from_pem(pem)
     token = sign_presentation(key, {"jti": jti, "sub": ..., "disclosed": {...}})
-    svg = qr_svg(token)
+    svg = qr_svg(token)  # app.certificates.qr draws it
     claims = verify_presentation(token, public_keys_by_kid([key.public_jwk()]))
 """
 
-from app.certificates.qr import make_qr, qr_svg
 from app.certificates.tokens.compact_jws import (
     MAX_CLOCK_SKEW_SECONDS,
     MAX_TOKEN_LENGTH,
@@ -43,10 +42,8 @@ __all__ = [
     "jwks",
     "key_from_pem",
     "key_to_pem",
-    "make_qr",
     "public_key_from_jwk",
     "public_keys_by_kid",
-    "qr_svg",
     "sign_presentation",
     "verify_presentation",
 ]

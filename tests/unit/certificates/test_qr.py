@@ -1,4 +1,4 @@
-"""QR codes of presentation tokens as inline SVG (app/presentations/qr.py)."""
+"""QR codes of presentation tokens as inline SVG (app/certificates/qr.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import segno
 
-from app.certificates.qr import QR_BORDER, QR_SCALE
-from app.certificates.tokens import generate_signing_key, make_qr, qr_svg, sign_presentation
+from app.certificates.qr import QR_BORDER, QR_SCALE, make_qr, qr_svg
+from app.certificates.tokens import generate_signing_key, sign_presentation
 
 SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
 

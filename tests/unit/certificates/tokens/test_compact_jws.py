@@ -1,5 +1,5 @@
 """Presentation tokens: signing, strict verification and its exact failure reasons, and
-interoperability with independent JOSE libraries (app/presentations/tokens.py)."""
+interoperability with independent JOSE libraries (app/certificates/tokens/compact_jws.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Signing keys: PEM storage, thumbprint kids, JWK/JWKS shape and rotation
-(app/presentations/keys.py)."""
+(app/certificates/tokens/keys.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Cases (办件): submission, instant approval, timeline, working-day limits, ratings."""
