@@ -23,6 +23,7 @@ from app.platform.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    TryAgainLater,
     Unauthenticated,
     Unavailable,
 )
@@ -117,7 +118,7 @@ def status_of(exc: DomainError) -> int:
 def handle_domain_error(exc: DomainError) -> Response:
     """A domain error in the one shape, with Retry-After where the domain says when."""
     headers = {}
-    if isinstance(exc, RateLimited | Unavailable):
+    if isinstance(exc, TryAgainLater):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     return error_response(status_of(exc), exc.error, exc.message, exc.errors, headers)
 

@@ -63,25 +63,27 @@ class Unauthenticated(DomainError):
     message = "请先登录"
 
 
-class RateLimited(DomainError):
+class TryAgainLater(DomainError):
+    """An error that passes: the caller may try again after `retry_after_seconds`."""
+
+    retry_after_seconds = 5
+
+    def __init__(self, message: str | None = None, *, retry_after_seconds: int | None = None,
+                 error: str | None = None, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message, error=error, errors=errors)
+        if retry_after_seconds is not None:
+            self.retry_after_seconds = retry_after_seconds
+
+
+class RateLimited(TryAgainLater):
     """Too many attempts: try again after `retry_after_seconds`."""
 
     error = "rate_limited"
     message = "请求过于频繁，请稍后再试"
 
-    def __init__(self, message: str | None = None, *, retry_after_seconds: int,
-                 error: str | None = None, errors: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message, error=error, errors=errors)
-        self.retry_after_seconds = retry_after_seconds
 
-
-class Unavailable(DomainError):
+class Unavailable(TryAgainLater):
     """A service we depend on cannot answer now; worth trying again later."""
 
     error = "unavailable"
     message = "服务暂时不可用，请稍后再试"
-
-    def __init__(self, message: str | None = None, *, retry_after_seconds: int = 5,
-                 error: str | None = None, errors: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message, error=error, errors=errors)
-        self.retry_after_seconds = retry_after_seconds
