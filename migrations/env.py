@@ -44,6 +44,10 @@ def run_migrations_online() -> None:
         context.configure(connection=connection, target_metadata=target_db.metadata, **options)
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # The connection goes back to the pool: the app after it relies on ON DELETE CASCADE.
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from app.api.http_cache import versioned
+from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema
 from app.catalog.queries import get_bundle, list_bundles
 from app.models.catalog import USER_AUDIENCES
@@ -55,7 +55,7 @@ def get_bundles(query: dict) -> dict:
     return {"items": list_bundles(query.get("audience"))}
 
 
-@blp.get("/<code>")
+@blp.get("/<bundle_code:code>")
 @versioned
 @blp.response(200, BundleSchema)
 def get_one_bundle(code: str) -> dict:

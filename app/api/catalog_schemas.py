@@ -7,8 +7,6 @@ import marshmallow as ma
 from app.api.schemas import PageSchema
 from app.models.catalog import ITEM_AUDIENCES, ONLINE_LEVELS
 
-REGION_CODE = ma.validate.Regexp(r"^\d{6}$", error="行政区划代码应为 6 位数字")
-
 
 class ItemSummarySchema(ma.Schema):
     code = ma.fields.String()

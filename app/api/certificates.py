@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.api.permissions import user_required
+from app.api.request_bodies import Blueprint
 from app.api.schemas import LocalDateTime, PageQuerySchema, PageSchema, RequestSchema
 from app.certificates.holdings import (
     access_log,
@@ -69,7 +69,8 @@ class PresentationRequestSchema(RequestSchema):
                              load_default=list, validate=ma.validate.Length(max=2),
                              metadata={"description": "age_over_18 / age_over_60 instead of"
                                                       " the birth date"})
-    purpose = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    purpose = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
+                               metadata={"example": "酒店入住登记"})
 
 
 class PresentationSchema(ma.Schema):
@@ -101,10 +102,10 @@ def get_certificates() -> dict:
     return {"items": [summary(c) for c in certificates_of(current_user)]}
 
 
-@blp.get("/<certificate_id>")
+@blp.get("/<id:certificate_id>")
 @user_required
 @blp.response(200, CertificateDetailSchema)
-def get_certificate(certificate_id: str) -> dict:
+def get_certificate(certificate_id: int) -> dict:
     """One certificate with its fields, sensitive ones masked; the view is logged."""
     certificate = certificate_for(current_user, certificate_id)
     log_access(certificate, "view", actor_kind="holder", actor_id=current_user.id)
@@ -112,11 +113,11 @@ def get_certificate(certificate_id: str) -> dict:
     return detail(certificate)
 
 
-@blp.post("/<certificate_id>/presentations")
+@blp.post("/<id:certificate_id>/presentations")
 @user_required
 @blp.arguments(PresentationRequestSchema())
 @blp.response(201, PresentationSchema)
-def post_presentation(body: dict, certificate_id: str) -> dict:
+def post_presentation(body: dict, certificate_id: int) -> dict:
     """Show the certificate: a signed token and its QR, valid 60 s, usable once."""
     certificate = certificate_for(current_user, certificate_id)
     shown = present(current_user, certificate, body["fields"], body["derived"], body["purpose"])
@@ -124,11 +125,11 @@ def post_presentation(body: dict, certificate_id: str) -> dict:
     return shown
 
 
-@blp.get("/<certificate_id>/access-log")
+@blp.get("/<id:certificate_id>/access-log")
 @user_required
 @blp.arguments(PageQuerySchema(), location="query")
 @blp.response(200, AccessLogSchema)
-def get_access_log(query: dict, certificate_id: str) -> Page:
+def get_access_log(query: dict, certificate_id: int) -> Page:
     """Who viewed, was shown or verified the certificate, when, and for what."""
     certificate = certificate_for(current_user, certificate_id)
     return access_log(certificate, query["page"], query["per_page"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.api.me import EnterpriseBindingSchema
 from app.api.permissions import user_required
+from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema
+from app.api.validators import ROW_ID, USCC
 from app.extensions import db
 from app.identity.enterprises import (
     agents_of,
@@ -25,18 +26,17 @@ blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/me/enterprises",
                 description="Enterprise bindings and agents")
 
 
-def _uscc_field(**kwargs) -> ma.fields.String:
-    return ma.fields.String(validate=ma.validate.Length(equal=18), **kwargs)
-
-
 class BindEnterpriseSchema(RequestSchema):
-    uscc = _uscc_field(required=True)
-    name = ma.fields.String(load_default="", validate=ma.validate.Length(max=128))
+    uscc = ma.fields.String(required=True, validate=USCC)
+    name = ma.fields.String(load_default="", validate=ma.validate.Length(max=128),
+                            metadata={"example": "云南示例科技有限公司"})
     relation = ma.fields.String(required=True, validate=ma.validate.OneOf(RELATIONS))
 
 
 class AgentGrantSchema(RequestSchema):
-    user_id = ma.fields.String(validate=ma.validate.Length(min=1, max=20))
+    """Names the agent by `user_id` or by the `invite_code` from their profile: one of the two."""
+
+    user_id = ma.fields.String(validate=ROW_ID)
     invite_code = ma.fields.String(validate=ma.validate.Length(equal=8))
     scopes = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(AGENT_SCOPES)),
                             required=True, validate=ma.validate.Length(min=1))
@@ -46,7 +46,7 @@ class AgentGrantSchema(RequestSchema):
     @ma.validates_schema
     def one_way_to_name_the_agent(self, data: dict, **kwargs) -> None:
         if bool(data.get("user_id")) == bool(data.get("invite_code")):
-            raise ma.ValidationError("give user_id or invite_code, not both", "user_id")
+            raise ma.ValidationError("user_id 与 invite_code 须填且只填一项", "user_id")
 
 
 class AgentSchema(ma.Schema):
@@ -72,7 +72,7 @@ def post_enterprise(body: dict) -> dict:
     return binding_view(binding)
 
 
-@blp.delete("/<uscc>")
+@blp.delete("/<uscc:uscc>")
 @user_required
 @blp.response(204)
 def delete_enterprise(uscc: str) -> None:
@@ -81,7 +81,7 @@ def delete_enterprise(uscc: str) -> None:
     db.session.commit()
 
 
-@blp.get("/<uscc>/agents")
+@blp.get("/<uscc:uscc>/agents")
 @user_required
 @blp.response(200, AgentListSchema)
 def get_agents(uscc: str) -> dict:
@@ -89,7 +89,7 @@ def get_agents(uscc: str) -> dict:
     return {"items": agent_views(agents_of(current_user, uscc))}
 
 
-@blp.post("/<uscc>/agents")
+@blp.post("/<uscc:uscc>/agents")
 @user_required
 @blp.arguments(AgentGrantSchema())
 @blp.response(201, AgentSchema)
@@ -102,7 +102,7 @@ def post_agent(body: dict, uscc: str) -> dict:
     return agent_views([binding])[0]
 
 
-@blp.delete("/<uscc>/agents/<int:user_id>")
+@blp.delete("/<uscc:uscc>/agents/<id:user_id>")
 @user_required
 @blp.response(204)
 def delete_agent(uscc: str, user_id: int) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.api.catalog_schemas import ItemListSchema
 from app.api.permissions import user_required
+from app.api.request_bodies import Blueprint
 from app.catalog.personal_lists import add_favorite, favorites, recent, remove_favorite
 from app.extensions import db
 
@@ -22,7 +22,7 @@ def get_favorites() -> dict:
     return {"items": [item.payload() for item in favorites(current_user)]}
 
 
-@blp.put("/favorites/<code>")
+@blp.put("/favorites/<item_code:code>")
 @user_required
 @blp.response(204)
 def put_favorite(code: str) -> None:
@@ -31,7 +31,7 @@ def put_favorite(code: str) -> None:
     db.session.commit()
 
 
-@blp.delete("/favorites/<code>")
+@blp.delete("/favorites/<item_code:code>")
 @user_required
 @blp.response(204)
 def delete_favorite(code: str) -> None:

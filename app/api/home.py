@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from app.api.catalog_schemas import (
-    REGION_CODE,
     CodeNameSchema,
     ItemSummarySchema,
     RecommendedItemSchema,
 )
 from app.api.http_cache import short_lived
 from app.api.permissions import optional_user
+from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema, prebuilt
+from app.api.validators import REGION_CODE
 from app.catalog.home import home
 from app.models.catalog import USER_AUDIENCES
 

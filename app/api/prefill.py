@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.api.permissions import user_required
+from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema
+from app.api.validators import USCC
 from app.certificates.prefill import prefill
 
 blp = Blueprint("prefill", __name__, url_prefix="/api/v1/services",
@@ -15,7 +16,7 @@ blp = Blueprint("prefill", __name__, url_prefix="/api/v1/services",
 
 
 class PrefillQuerySchema(RequestSchema):
-    enterprise = ma.fields.String(validate=ma.validate.Length(equal=18), metadata={
+    enterprise = ma.fields.String(validate=USCC, metadata={
         "description": "USCC of a bound enterprise when applying for it"})
 
 
@@ -36,7 +37,7 @@ class PrefillSchema(ma.Schema):
     still_required = ma.fields.List(ma.fields.String())
 
 
-@blp.get("/<code>/materials/prefill")
+@blp.get("/<item_code:code>/materials/prefill")
 @user_required
 @blp.arguments(PrefillQuerySchema(), location="query")
 @blp.response(200, PrefillSchema)

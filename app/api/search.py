@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
-from app.api.catalog_schemas import REGION_CODE
 from app.api.http_cache import versioned
+from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema
+from app.api.validators import REGION_CODE
 from app.catalog.search_index import current_index
 from app.search import MAX_QUERY_LENGTH
 

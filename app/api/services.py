@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from app.api.catalog_schemas import (
-    REGION_CODE,
     GuideSchema,
     ItemListSchema,
     ItemPageSchema,
@@ -14,7 +12,9 @@ from app.api.catalog_schemas import (
 from app.api.http_cache import short_lived, versioned
 from app.api.permissions import optional_user
 from app.api.rate_limits import limit_by_ip
+from app.api.request_bodies import Blueprint
 from app.api.schemas import PageQuerySchema, RequestSchema, prebuilt
+from app.api.validators import REGION_CODE
 from app.catalog.home import DEFAULT_REGION, record_visit
 from app.catalog.hot import hot_items
 from app.catalog.queries import get_service, list_services
@@ -71,7 +71,7 @@ def get_hot(query: dict) -> dict:
     return {"items": [item.payload() for item in items]}
 
 
-@blp.get("/<code>")
+@blp.get("/<item_code:code>")
 @versioned
 @blp.response(200, GuideSchema)
 @prebuilt
@@ -80,9 +80,9 @@ def get_guide(code: str) -> dict:
     return get_service(code)
 
 
-@blp.post("/<code>/visits")
+@blp.post("/<item_code:code>/visits")
 @limit_by_ip("service_visits", limit=120, window_seconds=60)  # keeps the ranking honest
-@blp.arguments(VisitSchema())
+@blp.arguments(VisitSchema(), required=False)  # a bare beacon counts too
 @blp.response(202, VisitResultSchema)
 def post_visit(body: dict, code: str) -> dict:
     """Record a use of an item: feeds the hot ranking and, when logged in, the recent list."""

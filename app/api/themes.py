@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from app.api.http_cache import versioned
+from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema, prebuilt
 from app.catalog.queries import list_themes
 from app.models.catalog import USER_AUDIENCES

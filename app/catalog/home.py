@@ -8,6 +8,7 @@ from app.catalog.hot import hot_items, record_use
 from app.catalog.personal_lists import favorites, recent, remember_visit
 from app.catalog.queries import find_item
 from app.catalog.recommend import profile_of, recommend
+from app.catalog.regions import placeable_region
 from app.catalog.snapshot import region_scope
 from app.models import User
 
@@ -19,7 +20,7 @@ HOME_HOT_LIMIT = 10
 
 def home(user: User | None, region: str | None, audience: str) -> dict[str, Any]:
     """Pinned and hot for everyone; recommended, recent and favourites for a logged-in user."""
-    region = region or (user.region_code if user else None) or DEFAULT_REGION
+    region = region or placeable_region(user.region_code if user else None) or DEFAULT_REGION
     snapshot, hot = hot_items(region, audience, HOME_HOT_LIMIT)
     scope = region_scope(region)
     pinned = [snapshot.items[c].payload() for c in snapshot.pinned
@@ -40,7 +41,7 @@ def home(user: User | None, region: str | None, audience: str) -> dict[str, Any]
 def record_visit(code: str, user: User | None, region: str | None, audience: str) -> None:
     """A use of an item: counts towards the hot ranking and the user's recent list."""
     item = find_item(code)
-    region = region or (user.region_code if user else None)
+    region = region or placeable_region(user.region_code if user else None)
     record_use(item.code, region, audience)
     if user is not None:
         remember_visit(user, item.id)

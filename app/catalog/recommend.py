@@ -9,6 +9,7 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
+from app.catalog.regions import placeable_region
 from app.catalog.snapshot import CatalogSnapshot, region_scope
 from app.identity.enterprises import bindings_of, is_active
 from app.models import User
@@ -34,7 +35,7 @@ def profile_of(user: User, today: date | None = None) -> Profile:
     active = [b for b in bindings_of(user) if is_active(b)]
     return Profile(
         age=age_on(user.birth_date, today) if user.birth_date else None,
-        gender=user.gender, region=user.region_code,
+        gender=user.gender, region=placeable_region(user.region_code),
         enterprise_relations=frozenset(b.relation for b in active),
         enterprise_industries=frozenset(b.enterprise.industry for b in active))
 

@@ -40,13 +40,13 @@ def certificates_of(user: User) -> list[Certificate]:
         Certificate.holder_enterprise_id.is_not(None), Certificate.type_id, Certificate.id)))
 
 
-def certificate_for(user: User, certificate_id: str) -> Certificate:
+def certificate_for(user: User, certificate_id: int) -> Certificate:
     """One certificate the user reaches; anyone else's answers 404, revealing nothing."""
     reachable = _reachable_filter(user)
     certificate = None
-    if reachable is not None and certificate_id.isdigit():
+    if reachable is not None:
         certificate = db.session.scalar(sa.select(Certificate).where(
-            Certificate.id == int(certificate_id), reachable))
+            Certificate.id == certificate_id, reachable))
     if certificate is None:
         raise NotFound("证照不存在", errors={"id": ["not found"]})
     return certificate

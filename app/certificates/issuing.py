@@ -13,7 +13,7 @@ from app.identity.real_name import ID_NUMBER_INDEX
 from app.models import Enterprise
 from app.models.certificate import Certificate, CertificateType
 from app.platform.errors import Conflict, InvalidInput, NotFound
-from app.platform.orm import utcnow
+from app.platform.orm import parse_row_id, utcnow
 from app.privacy.identifiers import (
     InvalidIdentifier,
     make_cert_identifier,
@@ -76,7 +76,8 @@ def issue(kind: CertificateType, *, holder_id_number: str | None, holder_uscc: s
 
 def find_certificate(reference: str) -> Certificate:
     """A certificate by its id, or by its identifier (which always has dots in it)."""
-    condition = (Certificate.id == int(reference) if reference.isdigit()
+    row_id = parse_row_id(reference)
+    condition = (Certificate.id == row_id if row_id is not None
                  else Certificate.identifier == reference)
     certificate = db.session.scalar(sa.select(Certificate).where(condition))
     if certificate is None:

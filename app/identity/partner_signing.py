@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Mapping
 
@@ -25,6 +26,9 @@ from app.platform.app_services import AppService
 from app.platform.errors import Unauthenticated
 
 MAX_SKEW_SECONDS = 300
+# Headers arrive as Latin-1 text: "²" or full-width digits pass `str.isdigit` but not `int`.
+TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")
+SIGNATURE_PATTERN = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def parse_department_keys(text: str) -> dict[str, bytes]:
@@ -63,9 +67,12 @@ def verify_signature(keys: Mapping[str, bytes], key_id: str, timestamp: str, sen
     if secret is None:
         raise _refuse("unknown_department_key", "未知的部门密钥")
     now = time.time() if now is None else now
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
+    if (TIMESTAMP_PATTERN.fullmatch(timestamp) is None
+            or abs(now - int(timestamp)) > MAX_SKEW_SECONDS):
         raise _refuse("timestamp_out_of_range", "请求时间与服务器相差超过 5 分钟")
     expected = signature(secret, method, path, timestamp, body)
-    if not hmac.compare_digest(expected, sent.lower()):
+    # compare_digest refuses non-ASCII text with a TypeError, so the form is checked first.
+    if (SIGNATURE_PATTERN.fullmatch(sent) is None
+            or not hmac.compare_digest(expected, sent.lower())):
         raise _refuse("bad_signature", "部门签名不正确")
     return key_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,18 @@ MYSQL_TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_uni
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so the big integer is narrowed there.
 BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# Both hold a signed 64-bit integer: a larger id makes the drivers raise, not find nothing.
+MAX_ROW_ID = 2**63 - 1
+# ASCII only (`str.isdigit` and `int` also take "²" and full-width digits), one spelling per id.
+ROW_ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def parse_row_id(text: str) -> int | None:
+    """The row id a string spells (ASCII digits, 1 … 2⁶³−1), or None when it spells none."""
+    if ROW_ID_PATTERN.fullmatch(text) is None:
+        return None
+    number = int(text)
+    return number if number <= MAX_ROW_ID else None
 
 
 def table_args(*items: Any) -> tuple[Any, ...]:

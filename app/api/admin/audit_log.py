@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from app.api.permissions import roles_required
+from app.api.request_bodies import Blueprint
 from app.api.schemas import LocalDateTime, PageQuerySchema, PageSchema
 from app.platform.audit import audit_page
 from app.platform.pages import Page

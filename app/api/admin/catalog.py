@@ -6,14 +6,17 @@ and is refused with the field named when it is invalid.
 
 from __future__ import annotations
 
+import functools
+
 import marshmallow as ma
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.api.bundles import BundleSchema
-from app.api.catalog_schemas import REGION_CODE, GuideSchema
+from app.api.catalog_schemas import GuideSchema
 from app.api.permissions import roles_required
+from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema
+from app.api.validators import BUNDLE_CODE_PATTERN, ITEM_CODE, REGION_CODE, THEME_CODE_PATTERN
 from app.catalog.queries import get_bundle, get_service
 from app.catalog.upkeep import (
     commit_catalog_change,
@@ -33,27 +36,21 @@ from app.catalog.upkeep import (
 from app.models import Synonym, Theme
 from app.models.catalog import ITEM_AUDIENCES, MATERIAL_FORMS, ONLINE_LEVELS
 from app.platform import audit
-from app.privacy.identifiers import InvalidIdentifier, parse_service_item_code
 
 blp = Blueprint("catalog_admin", __name__, url_prefix="/api/v1/admin",
                 description="Catalog upkeep (catalog_admin)")
 
 Str = ma.fields.String
 Length = ma.validate.Length
-
-
-def _item_code(value: str) -> None:
-    try:
-        parse_service_item_code(value)
-    except InvalidIdentifier as exc:
-        raise ma.ValidationError(exc.message) from None
+# Strict: 1.5, "1" and true are refused, not truncated or read as integers.
+Int = functools.partial(ma.fields.Integer, strict=True)
 
 
 class MaterialInSchema(RequestSchema):
     id = Str(required=True, validate=Length(min=1, max=16))
     name = Str(required=True, validate=Length(min=1, max=128))
     required = ma.fields.Boolean(load_default=True)
-    copies = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=0, max=20))
+    copies = Int(load_default=1, validate=ma.validate.Range(min=0, max=20))
     form = Str(load_default="original", validate=ma.validate.OneOf(MATERIAL_FORMS))
     notes = Str(load_default="", validate=Length(max=500))
     certificate_type = Str(load_default=None, allow_none=True, validate=Length(max=48))
@@ -72,29 +69,32 @@ class FaqInSchema(RequestSchema):
 class ItemInSchema(RequestSchema):
     """A service item as admins write it; PATCH takes any subset (without the code)."""
 
-    code = Str(required=True, validate=_item_code)
-    name = Str(required=True, validate=Length(min=2, max=128))
+    code = Str(required=True, validate=ITEM_CODE)
+    name = Str(required=True, validate=Length(min=2, max=128),
+               metadata={"example": "社会保障卡申领"})
     short_name = Str(validate=Length(max=64))
-    department = Str(required=True, validate=Length(min=2, max=128))
+    department = Str(required=True, validate=Length(min=2, max=128),
+                     metadata={"example": "云南省人力资源和社会保障厅"})
     audience = Str(required=True, validate=ma.validate.OneOf(ITEM_AUDIENCES))
-    themes = ma.fields.List(Str(), required=True, validate=Length(min=1, max=5))
+    themes = ma.fields.List(Str(), required=True, validate=Length(min=1, max=5),
+                            metadata={"description": "codes of existing themes",
+                                      "example": ["social_security"]})
     regions = ma.fields.List(Str(validate=REGION_CODE), required=True,
                              validate=Length(min=1, max=200))
     legal_basis = Str(validate=Length(max=5000))
     conditions = ma.fields.List(Str(validate=Length(max=500)), validate=Length(max=30))
     materials = ma.fields.List(ma.fields.Nested(MaterialInSchema), validate=Length(max=50))
     steps = ma.fields.List(ma.fields.Nested(StepInSchema), validate=Length(max=30))
-    legal_limit_days = ma.fields.Integer(required=True,
-                                         validate=ma.validate.Range(min=0, max=365))
-    promised_limit_days = ma.fields.Integer(required=True,
-                                            validate=ma.validate.Range(min=0, max=365))
+    legal_limit_days = Int(required=True, validate=ma.validate.Range(min=0, max=365))
+    promised_limit_days = Int(required=True, validate=ma.validate.Range(min=0, max=365),
+                              metadata={"description": "at most legal_limit_days"})
     fee = Str(validate=Length(max=255))
     online_level = Str(required=True, validate=ma.validate.OneOf(ONLINE_LEVELS))
     zero_trip = ma.fields.Boolean()
     faqs = ma.fields.List(ma.fields.Nested(FaqInSchema), validate=Length(max=50))
     keywords = ma.fields.List(Str(validate=Length(min=1, max=32)), validate=Length(max=30))
     pinned = ma.fields.Boolean()
-    sort_order = ma.fields.Integer(validate=ma.validate.Range(min=0, max=1_000_000))
+    sort_order = Int(validate=ma.validate.Range(min=0, max=1_000_000))
 
     @ma.validates_schema
     def promised_within_legal(self, data: dict, **kwargs) -> None:
@@ -104,17 +104,19 @@ class ItemInSchema(RequestSchema):
 
 
 class ThemeInSchema(RequestSchema):
-    code = Str(required=True, validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$"))
-    name = Str(required=True, validate=Length(min=2, max=64))
+    code = Str(required=True, validate=ma.validate.Regexp(THEME_CODE_PATTERN),
+               metadata={"example": "elderly_care"})
+    name = Str(required=True, validate=Length(min=2, max=64), metadata={"example": "养老服务"})
     audience = Str(validate=ma.validate.OneOf(ITEM_AUDIENCES))
     description = Str(validate=Length(max=255))
     icon = Str(validate=Length(max=64))
-    sort_order = ma.fields.Integer(validate=ma.validate.Range(min=0, max=10_000))
+    sort_order = Int(validate=ma.validate.Range(min=0, max=10_000))
 
 
 class FormFieldInSchema(RequestSchema):
-    name = Str(required=True, validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{0,47}$"))
-    label = Str(required=True, validate=Length(min=1, max=64))
+    name = Str(required=True, validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{0,47}$"),
+               metadata={"example": "applicant_name"})
+    label = Str(required=True, validate=Length(min=1, max=64), metadata={"example": "申请人姓名"})
     type = Str(required=True, validate=ma.validate.OneOf(
         ["text", "id_number", "phone", "date", "select", "region", "number"]))
     required = ma.fields.Boolean(load_default=False)
@@ -127,18 +129,22 @@ class FormInSchema(RequestSchema):
 
 
 class BundleInSchema(RequestSchema):
-    code = Str(required=True, validate=ma.validate.Regexp(r"^B\d{3,8}$"))
-    name = Str(required=True, validate=Length(min=2, max=128))
+    code = Str(required=True, validate=ma.validate.Regexp(BUNDLE_CODE_PATTERN),
+               metadata={"example": "B001"})
+    name = Str(required=True, validate=Length(min=2, max=128), metadata={"example": "开办企业"})
     audience = Str(required=True, validate=ma.validate.OneOf(ITEM_AUDIENCES))
     description = Str(validate=Length(max=500))
-    items = ma.fields.List(Str(validate=_item_code), required=True,
-                           validate=Length(min=2, max=30))
+    items = ma.fields.List(Str(validate=ITEM_CODE), required=True,
+                           validate=Length(min=2, max=30),
+                           metadata={"description": "codes of existing items",
+                                     "example": ["GF00001001", "GF00001002"]})
     form = ma.fields.Nested(FormInSchema, required=True)
 
 
 class SynonymInSchema(RequestSchema):
     expansions = ma.fields.List(Str(validate=Length(min=1, max=32)), required=True,
-                                validate=Length(min=1, max=10))
+                                validate=Length(min=1, max=10),
+                                metadata={"example": ["机动车驾驶证"]})
 
 
 class SynonymOutSchema(ma.Schema):
@@ -177,7 +183,7 @@ def post_theme(body: dict) -> Theme:
     return theme
 
 
-@blp.patch("/themes/<code>")
+@blp.patch("/themes/<theme_code:code>")
 @roles_required("catalog_admin")
 @blp.arguments(ThemeInSchema(partial=True, exclude=("code",)))
 @blp.response(200, ThemeOutSchema)
@@ -188,7 +194,7 @@ def patch_theme(body: dict, code: str) -> Theme:
     return theme
 
 
-@blp.delete("/themes/<code>")
+@blp.delete("/themes/<theme_code:code>")
 @roles_required("catalog_admin")
 @blp.response(204)
 def delete_theme(code: str) -> None:
@@ -208,7 +214,7 @@ def post_service(body: dict) -> dict:
     return get_service(body["code"])
 
 
-@blp.patch("/services/<code>")
+@blp.patch("/services/<item_code:code>")
 @roles_required("catalog_admin")
 @blp.arguments(ItemInSchema(partial=True, exclude=("code",)))
 @blp.response(200, GuideSchema)
@@ -221,7 +227,7 @@ def patch_service(body: dict, code: str) -> dict:
     return get_service(code)
 
 
-@blp.delete("/services/<code>")
+@blp.delete("/services/<item_code:code>")
 @roles_required("catalog_admin")
 @blp.response(204)
 def delete_service(code: str) -> None:
@@ -241,7 +247,7 @@ def post_bundle(body: dict) -> dict:
     return get_bundle(body["code"])
 
 
-@blp.patch("/bundles/<code>")
+@blp.patch("/bundles/<bundle_code:code>")
 @roles_required("catalog_admin")
 @blp.arguments(BundleInSchema(partial=True, exclude=("code",)))
 @blp.response(200, BundleSchema)
@@ -252,7 +258,7 @@ def patch_bundle(body: dict, code: str) -> dict:
     return get_bundle(code)
 
 
-@blp.delete("/bundles/<code>")
+@blp.delete("/bundles/<bundle_code:code>")
 @roles_required("catalog_admin")
 @blp.response(204)
 def delete_bundle(code: str) -> None:
@@ -269,7 +275,7 @@ def get_synonyms() -> dict:
     return {"items": list_synonyms()}
 
 
-@blp.put("/synonyms/<term>")
+@blp.put("/synonyms/<term:term>")
 @roles_required("catalog_admin")
 @blp.arguments(SynonymInSchema())
 @blp.response(200, SynonymOutSchema)
@@ -280,7 +286,7 @@ def put_synonym_term(body: dict, term: str) -> Synonym:
     return synonym
 
 
-@blp.delete("/synonyms/<term>")
+@blp.delete("/synonyms/<term:term>")
 @roles_required("catalog_admin")
 @blp.response(204)
 def delete_synonym(term: str) -> None:

@@ -6,10 +6,11 @@ import uuid
 
 import marshmallow as ma
 from flask import g
-from flask_smorest import Blueprint
 
 from app.api.partners.signing import department_signed
+from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema
+from app.api.validators import ID_NUMBER, USCC
 from app.certificates.issuing import find_certificate, find_type, issue, issued_answer, revoke
 from app.extensions import db
 from app.platform.idempotency import once
@@ -17,25 +18,34 @@ from app.platform.idempotency import once
 blp = Blueprint("integrations", __name__, url_prefix="/api/v1/integrations",
                 description="Department systems (HMAC-SHA256 signed)")
 EVENT_ID = ma.fields.String(required=True, validate=ma.validate.Regexp(
-    r"^[A-Za-z0-9._:-]{1,64}$"), metadata={"description": "repeats return the first answer"})
+    r"^[A-Za-z0-9._:-]{1,64}$"), metadata={"description": "repeats return the first answer",
+                                           "example": "evt-20260101-0001"})
 
 
 class HolderSchema(RequestSchema):
-    id_number = ma.fields.String(load_only=True, validate=ma.validate.Length(equal=18))
-    uscc = ma.fields.String(validate=ma.validate.Length(equal=18))
+    """A person by `id_number` or an enterprise by `uscc`, as the certificate type holds: one
+    of the two."""
+
+    # The form only: issuing checks the rest, naming `holder.id_number` / `holder.uscc`.
+    id_number = ma.fields.String(load_only=True, validate=ID_NUMBER.form_only())
+    uscc = ma.fields.String(validate=USCC.form_only())
 
     @ma.validates_schema
     def exactly_one(self, data: dict, **kwargs) -> None:
         if bool(data.get("id_number")) == bool(data.get("uscc")):
-            raise ma.ValidationError("give id_number or uscc", "id_number")
+            raise ma.ValidationError("id_number 与 uscc 须填且只填一项", "id_number")
 
 
 class IssueSchema(RequestSchema):
     event_id = EVENT_ID
-    type = ma.fields.String(required=True, validate=ma.validate.Length(max=48))
-    holder = ma.fields.Nested(HolderSchema, required=True)
+    type = ma.fields.String(required=True, validate=ma.validate.Length(max=48),
+                            metadata={"description": "the code of a certificate type",
+                                      "example": "driving_licence"})
+    holder = ma.fields.Nested(HolderSchema, required=True,
+                              metadata={"example": {"id_number": ID_NUMBER.openapi["example"]}})
     number = ma.fields.String(required=True, load_only=True,
-                              validate=ma.validate.Length(min=1, max=64))
+                              validate=ma.validate.Length(min=1, max=64),
+                              metadata={"example": "DL2026000001"})
     serial = ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{1,20}$"))
     fields = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(max=48)),
                             values=ma.fields.Raw(), load_default=dict)
@@ -45,7 +55,8 @@ class IssueSchema(RequestSchema):
 
 class RevokeSchema(RequestSchema):
     event_id = EVENT_ID
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255),
+                              metadata={"example": "证件遗失"})
 
 
 class IssuedSchema(ma.Schema):
@@ -75,7 +86,7 @@ def post_certificate(body: dict) -> tuple[dict, int]:
     return answer, status
 
 
-@blp.post("/certificates/<certificate_id>/revoke")
+@blp.post("/certificates/<certificate_ref:certificate_id>/revoke")
 @department_signed
 @blp.arguments(RevokeSchema())
 @blp.response(200, IssuedSchema)

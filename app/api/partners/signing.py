@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from app.identity.partner_signing import department_keys, verify_signature
+from app.identity.partner_signing import (
+    MAX_SKEW_SECONDS,
+    SIGNATURE_PATTERN,
+    TIMESTAMP_PATTERN,
+    department_keys,
+    verify_signature,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The headers as the OpenAPI document states them, so a department can sign from it alone.
+SIGNATURE_HEADERS = [
+    {"in": "header", "name": "X-Department-Key", "required": True,
+     "schema": {"type": "string", "minLength": 1},
+     "description": "the id of the department's key"},
+    {"in": "header", "name": "X-Timestamp", "required": True,
+     "schema": {"type": "string", "pattern": f"^{TIMESTAMP_PATTERN.pattern}$"},
+     "description": f"Unix time in seconds, within {MAX_SKEW_SECONDS} s of the server's"},
+    {"in": "header", "name": "X-Signature", "required": True,
+     "schema": {"type": "string", "pattern": f"^{SIGNATURE_PATTERN.pattern}$"},
+     "description": "hex HMAC-SHA256, keyed by the department's secret, of"
+                    " METHOD\\nPATH\\nTIMESTAMP\\n followed by the raw body"},
+]
 
 
 def department_signed(view: F) -> F:
@@ -25,4 +44,8 @@ def department_signed(view: F) -> F:
             request.method, request.path, request.get_data())
         return view(*args, **kwargs)
 
+    # flask-smorest reads a view's manual docs from `_apidoc` (functools.wraps copied it here).
+    wrapper._apidoc = {**getattr(wrapper, "_apidoc", {})}  # type: ignore[attr-defined]
+    wrapper._apidoc["manual_doc"] = {  # type: ignore[attr-defined]
+        **wrapper._apidoc.get("manual_doc", {}), "parameters": SIGNATURE_HEADERS}
     return wrapper  # type: ignore[return-value]

@@ -34,6 +34,9 @@ def test_the_signature_may_come_in_upper_case_hex():
     ({"key_id": "dept-2"}, "unknown_department_key"),
     ({"timestamp": str(NOW - 301)}, "timestamp_out_of_range"),
     ({"timestamp": "１８００"}, "timestamp_out_of_range"),
+    ({"timestamp": "²"}, "timestamp_out_of_range"),  # isdigit() says yes, int() says no
+    ({"timestamp": "9" * 40}, "timestamp_out_of_range"),
+    ({"sent": "é" * 64}, "bad_signature"),  # compare_digest raises on non-ASCII text
     ({"body": b'{"event_id": "e2"}'}, "bad_signature"),
     ({"path": "/api/v1/integrations/certificates/1/revoke"}, "bad_signature"),
 ])
