@@ -38,6 +38,7 @@ WECHAT_PATHS = (
     "/cgi-bin/stable_token",
     "/cgi-bin/message/subscribe/send",
     "/wxa/msg_sec_check",
+    "/intp/realname/checkrealnameinfo",
 )
 
 ERRMSGS: dict[int, str] = {
@@ -61,6 +62,7 @@ ERRMSGS: dict[int, str] = {
     45011: "api minute-quota reach limit",
     47001: "data format error",
     47003: "argument invalid!",
+    80113: "invalid code",
 }
 
 # Words that make msg_sec_check answer "risky" / "review", with WeChat's label for each.
@@ -156,7 +158,12 @@ class WeChatState:
         self.logins_per_minute = LOGINS_PER_MINUTE
         self._clock = clock or time.time
         self._msgids = itertools.count(1)  # not reset: one server never reuses a msgid
+        self._reset_hooks: list[Callable[[], None]] = []
         self.reset()
+
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        """Have reset() also call `hook`, for state kept beside this one (real names)."""
+        self._reset_hooks.append(hook)
 
     def reset(self) -> None:
         """Forget everything: codes, tokens, users, templates, messages, failures, clock offset."""
@@ -178,6 +185,8 @@ class WeChatState:
             self._messages: list[dict[str, Any]] = []
             self._failures: dict[str, deque[InjectedFailure]] = {}
             self._calls: Counter[str] = Counter()
+        for hook in self._reset_hooks:
+            hook()
 
     def now(self) -> float:
         """The stub's clock: the given clock plus whatever tests advanced it by."""
@@ -233,6 +242,11 @@ class WeChatState:
         """The session_key of an openid's latest login (for tests that encrypt user data)."""
         with self.lock:
             return self._session_keys.get(openid)
+
+    def issued_secrets(self) -> set[str]:
+        """Every access token and session_key handed out since the last reset (for leak scans)."""
+        with self.lock:
+            return set(self._tokens) | set(self._session_keys.values())
 
     def _new_token(self, now: float) -> str:
         token = secrets.token_urlsafe(120)  # 160 characters, like WeChat's long opaque tokens

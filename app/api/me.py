@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.api.permissions import user_required
+from app.api.request_bodies import Blueprint
 from app.api.schemas import LocalDateTime, RequestSchema
+from app.api.validators import ID_NUMBER
 from app.extensions import db
 from app.identity.profile import profile_of_me
 from app.identity.real_name import verify_real_name
@@ -41,9 +42,16 @@ class MeSchema(ma.Schema):
 
 
 class RealNameSchema(RequestSchema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=30))
-    id_number = ma.fields.String(required=True, load_only=True,
-                                 validate=ma.validate.Length(min=15, max=18))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=30),
+                            metadata={"description": "2-30 Chinese characters; minority and"
+                                                     " foreign names may join parts with ·",
+                                      "example": "李明"})
+    # The form only: the check character is checked after the attempt is counted.
+    id_number = ma.fields.String(required=True, load_only=True, validate=ID_NUMBER.form_only())
+    code = ma.fields.String(required=True, load_only=True,
+                            validate=ma.validate.Length(min=1, max=512),
+                            metadata={"description": "the one-time code WeChat's real-name "
+                                                     "consent page returns in extraData"})
 
 
 @blp.get("")
@@ -59,7 +67,7 @@ def get_me() -> dict:
 @blp.arguments(RealNameSchema())
 @blp.response(200, MeSchema)
 def post_real_name(body: dict) -> dict:
-    """Verify the caller's real name against their ID number (at most 5 tries an hour)."""
-    verify_real_name(current_user, body["name"], body["id_number"])
+    """Verify the caller's real name with WeChat's real-name check (at most 5 tries an hour)."""
+    verify_real_name(current_user, body["name"], body["id_number"], body["code"])
     db.session.commit()
     return profile_of_me(current_user)

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Enterprise, EnterpriseBinding, User
 from app.models.enterprise import AGENT_SCOPES
 from app.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.platform.orm import utcnow
+from app.platform.orm import parse_row_id, utcnow
 from app.privacy.identifiers import InvalidIdentifier, parse_uscc
 
 
@@ -35,13 +35,15 @@ def binding_of(user: User, enterprise: Enterprise) -> EnterpriseBinding | None:
 
 
 def bind(user: User, uscc: str, relation: str) -> EnterpriseBinding:
-    """Bind the caller: a legal representative whose verified ID matches is `verified` at once;
+    """Bind the caller: a legal representative whose proven ID matches is `verified` at once;
     anyone else waits as `pending` (an agent becomes verified when the representative adds them)."""
     enterprise = find_enterprise(uscc)
     binding = binding_of(user, enterprise)
     if binding is not None and binding.status == "verified":
         return binding
-    matches = (relation == "legal_representative" and user.id_number_index is not None
+    # Only a real name WeChat proved sets the ID number, so a claimed number never matches.
+    matches = (relation == "legal_representative" and user.real_name_verified
+               and user.id_number_index is not None
                and user.id_number_index == enterprise.legal_rep_id_index)
     if binding is None:
         binding = EnterpriseBinding(user_id=user.id, enterprise=enterprise)
@@ -68,7 +70,8 @@ def _legal_rep_binding(user: User, enterprise: Enterprise) -> EnterpriseBinding:
 
 def _find_user(user_id: str | None, invite_code: str | None) -> User:
     if user_id:
-        agent = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        row_id = parse_row_id(user_id)
+        agent = db.session.get(User, row_id) if row_id is not None else None
         field = "user_id"
     else:
         agent = db.session.scalar(sa.select(User).where(User.invite_code == invite_code))

@@ -26,10 +26,16 @@ DEMO_PEOPLE = [
     ("demo-legal-rep-1", "张总", "张丽华", "530102", date(1980, 3, 8), 42),
     ("demo-agent-1", "小赵", "赵强", "530111", date(1995, 9, 1), 57),
 ]
+# People WeChat knows as real-named who have not used the mini program yet: openid, name, and
+# the region, birth date and sequence of their ID number. The registry knows them as a legal
+# representative; they bind their company after proving their real name through WeChat.
+WECHAT_ONLY_PEOPLE = [
+    ("demo-legal-rep-2", "陈志远", ("530111", date(1975, 6, 20), 13)),
+]
 # uscc serial, name, region, industry, legal representative (openid, or a registry-only person)
 DEMO_ENTERPRISES = [
     (1, "昆明五华云岭食品有限公司", "530102", "餐饮服务", "demo-legal-rep-1"),
-    (2, "云南滇池物流有限公司", "530111", "道路运输", ("530111", date(1975, 6, 20), 13)),
+    (2, "云南滇池物流有限公司", "530111", "道路运输", WECHAT_ONLY_PEOPLE[0][2]),
     (3, "昆明翠湖文化传媒有限公司", "530102", "文化传媒", ("530102", date(1988, 1, 5), 21)),
 ]
 AGENT_EXPIRES_AT = datetime(2027, 12, 31, 16, 0, tzinfo=UTC)  # end of 2027, Beijing time
@@ -40,6 +46,14 @@ def demo_id_number(openid: str) -> str:
         if person[0] == openid:
             return fake_id_number(person[3], person[4], person[5])
     raise KeyError(openid)
+
+
+def demo_real_names() -> list[tuple[str, str, str]]:
+    """(openid, name, ID number) of every demo person, as WeChat's real-name records hold them."""
+    people = [(openid, name, fake_id_number(region, birth, sequence))
+              for openid, _, name, region, birth, sequence in DEMO_PEOPLE]
+    return people + [(openid, name, fake_id_number(*number))
+                     for openid, name, number in WECHAT_ONLY_PEOPLE]
 
 
 def _seed_people() -> tuple[dict[str, User], int]:

@@ -152,13 +152,19 @@ class InvalidArgument(WeChatError):
     errcode = 47003
 
 
+class RealNameCodeInvalid(WeChatError):
+    """errcode 80113: the real-name consent code is unknown, expired, used or another user's."""
+
+    errcode = 80113
+
+
 _BY_ERRCODE: dict[int, type[WeChatError]] = {
     cls.errcode: cls
     for cls in (
         WeChatBusy, InvalidCredential, InvalidGrantType, InvalidOpenid, InvalidAppId,
         InvalidCode, InvalidTemplate, InvalidAppSecret, CodeUsed, IpNotWhitelisted, CodeBlocked,
         TokenMissing, InvalidPage, TokenExpired, SubscriptionRefused, DailyQuotaReached,
-        MinuteQuotaReached, DataFormatError, InvalidArgument,
+        MinuteQuotaReached, DataFormatError, InvalidArgument, RealNameCodeInvalid,
     )
     if cls.errcode is not None
 }

@@ -9,7 +9,16 @@ import pytest
 from app.identity.enterprises import enterprises_reachable, require_enterprise_access
 from app.platform.errors import Forbidden
 from app.seed.fake_identifiers import fake_uscc
-from tests.factories import auth_headers, bind_user, create_enterprise, create_user
+from tests.factories import (
+    auth_headers,
+    bind_user,
+    create_certificate_type,
+    create_enterprise,
+    create_user,
+    issue_certificate,
+    real_name_consent,
+)
+from tests.personal_numbers import new_id_number
 
 
 @pytest.fixture
@@ -142,3 +151,46 @@ def test_pending_binding_reaches_nothing(company):
     claimant = create_user()
     bind_user(user=claimant, enterprise=company, status="pending")
     assert enterprises_reachable(claimant, "cases") == []
+
+
+def _certificates_seen_by(client, user) -> list[str]:
+    items = client.get("/api/v1/me/certificates", headers=auth_headers(user)).json["items"]
+    return [item["type"]["name"] for item in items]
+
+
+def _real_name(client, user, name, id_number, code):
+    return client.post("/api/v1/me/real-name", headers=auth_headers(user),
+                       json={"name": name, "id_number": id_number, "code": code})
+
+
+def _claim(client, user, company):
+    return client.post("/api/v1/me/enterprises", headers=auth_headers(user),
+                       json={"uscc": company.uscc, "relation": "legal_representative"})
+
+
+@pytest.mark.parametrize("claimed_name", ["张丽华", "王芳"])
+def test_only_the_representative_proven_by_wechat_binds_and_reads_the_company(
+        client, wechat_stub, app_context, claimed_name):
+    rep_number = new_id_number()
+    company = create_enterprise(legal_rep_id_number=rep_number, name="昆明测试食品有限公司")
+    licence = create_certificate_type(code="business_licence", name="营业执照",
+                                      holder_kind="enterprise")
+    issue_certificate(kind=licence, enterprise=company,
+                      fields={"name": company.name, "uscc": company.uscc})
+
+    # A new account types the representative's ID number; WeChat knows its owner as 王芳.
+    newcomer = create_user(verified=False)
+    code = real_name_consent(stub=wechat_stub, openid=newcomer.openid, name="王芳",
+                             id_number=new_id_number())
+    refused = _real_name(client, newcomer, claimed_name, rep_number, code)
+    assert refused.status_code == 422
+    assert refused.get_json()["error"] == "real_name_mismatch"
+    assert _claim(client, newcomer, company).get_json()["status"] == "pending"
+    assert _certificates_seen_by(client, newcomer) == []
+
+    representative = create_user(verified=False)
+    code = real_name_consent(stub=wechat_stub, openid=representative.openid, name="张丽华",
+                             id_number=rep_number)
+    assert _real_name(client, representative, "张丽华", rep_number, code).status_code == 200
+    assert _claim(client, representative, company).get_json()["status"] == "verified"
+    assert _certificates_seen_by(client, representative) == ["营业执照"]

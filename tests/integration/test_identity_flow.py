@@ -33,8 +33,13 @@ def test_login_real_name_enterprise_refresh_theft_and_logout(api, app, wechat_st
     tokens = login.json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
 
+    # WeChat knows the user as 王芳 with this number; they agree on WeChat's consent page.
+    http.put(f"{wechat_stub.url}/_stub/real-names",
+             json={"openid": "o-flow", "name": "王芳", "id_number": number})
+    consent = http.post(f"{wechat_stub.url}/_stub/real-name-codes",
+                        json={"openid": "o-flow"}).json()["code"]
     verified = http.post(f"{api}/me/real-name", headers=auth,
-                         json={"name": "王芳", "id_number": number})
+                         json={"name": "王芳", "id_number": number, "code": consent})
     assert verified.status_code == 200 and verified.json()["real_name_verified"]
     assert number not in verified.text
 

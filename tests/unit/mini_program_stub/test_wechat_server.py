@@ -12,7 +12,9 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.seed.identity import demo_id_number
 from mini_program_stub import wechat_server
+from mini_program_stub.real_name import real_names
 from mini_program_stub.subscribe_values import value_is_valid
 from mini_program_stub.wechat_server import StubServer, create_stub_app, stub_state
 
@@ -619,7 +621,7 @@ def test_injected_failure_answers_the_next_calls_then_stops(stub: FlaskClient) -
 @pytest.mark.parametrize(
     ("method", "path"),
     [("get", "/sns/jscode2session"), ("get", "/cgi-bin/token"), ("post", "/cgi-bin/stable_token"),
-     ("post", SEND), ("post", SEC_CHECK)],
+     ("post", SEND), ("post", SEC_CHECK), ("post", "/intp/realname/checkrealnameinfo")],
 )
 def test_failures_can_be_injected_on_every_wechat_path(
     stub: FlaskClient, method: str, path: str
@@ -812,5 +814,9 @@ def test_main_serves_on_the_configured_port_with_the_configured_app(
     assert served["forever"] is True
     assert stub_state(served["app"]).appid == "wx-env-appid"
     assert stub_state(served["app"]).secret == "wx-env-secret"
+    records = real_names(served["app"])  # the demo people can real-name
+    code = records.mint_code("demo-citizen-1")
+    assert records.check("demo-citizen-1", "李明", demo_id_number("demo-citizen-1"), code)[1] == (
+        "V_NM_ID_MA")
     wechat_server.main(["--port", "6200"])
     assert served["port"] == 6200

@@ -29,7 +29,7 @@ DOCUMENTED = {
     40164: "IpNotWhitelisted", 40226: "CodeBlocked", 41001: "TokenMissing",
     41030: "InvalidPage", 42001: "TokenExpired", 43101: "SubscriptionRefused",
     45009: "DailyQuotaReached", 45011: "MinuteQuotaReached", 47001: "DataFormatError",
-    47003: "InvalidArgument",
+    47003: "InvalidArgument", 80113: "RealNameCodeInvalid",
 }
 
 
