@@ -1,7 +1,9 @@
 """A stub of the WeChat server API over HTTP, plus test-only controls under /_stub/.
 
 The WeChat paths answer as api.weixin.qq.com does (HTTP 200, errcode/errmsg on failure), so the
-project's WeChat client talks to it unchanged; rules and state live in `wechat_state`.
+project's WeChat client talks to it unchanged; rules and state live in `wechat_state`. The
+real-name check and its controls (`/_stub/real-names`, `/_stub/real-name-codes`) live in
+`real_name`, which says how they answer; delayed answers (`/_stub/delays`) in `slow_answers`.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ def create_stub_app(
     app.extensions[STATE_KEY] = WeChatState(appid, secret, clock)
     app.register_blueprint(wechat_api)
     app.register_blueprint(control_api)
+    # Imported here: these modules build on this one's endpoint helpers.
+    from mini_program_stub.real_name import install_real_names
+    from mini_program_stub.slow_answers import install_slow_answers
+
+    install_real_names(app, stub_state(app))
+    install_slow_answers(app, stub_state(app))
     return app
 
 
@@ -362,7 +370,10 @@ class StubServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the stub: port from --port or WECHAT_STUB_PORT, app from WECHAT_APPID/_SECRET."""
+    """Serve the stub: port from --port or WECHAT_STUB_PORT, app from WECHAT_APPID/_SECRET,
+    with the demo people's WeChat real names."""
+    from mini_program_stub.real_name import preset_demo_people
+
     parser = argparse.ArgumentParser(description="Serve a stub of the WeChat server API.")
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("WECHAT_STUB_PORT", DEFAULT_PORT))
@@ -372,6 +383,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.get("WECHAT_APPID", DEFAULT_APPID),
         os.environ.get("WECHAT_SECRET", DEFAULT_SECRET),
     )
+    preset_demo_people(app)
     server = make_server(HOST, args.port, app, threaded=True,
                          request_handler=_PathOnlyRequestHandler)
     print(f"WeChat stub serving on http://{HOST}:{server.port}", flush=True)

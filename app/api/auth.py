@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
-from flask_smorest import Blueprint
 
 from app.api.me import MeSchema
 from app.api.rate_limits import limit_by_ip
+from app.api.request_bodies import Blueprint
 from app.api.schemas import LocalDateTime, RequestSchema
 from app.extensions import db
 from app.identity.admin_login import admin_login
 from app.identity.profile import profile_of_me
-from app.identity.sessions import refresh_session, revoke_session
+from app.identity.sessions import log_out, refresh_session
 from app.identity.wechat_login import login_with_code
 from app.models import AdminAccount
 from app.platform import audit
@@ -89,13 +89,15 @@ def refresh() -> dict:
 
 @blp.post("/logout")
 @blp.response(200, LogoutSchema)
+@blp.doc(security=[{"bearerAuth": []}], description="Authorization: Bearer <access or refresh"
+                                                    " token>")
 def logout() -> dict:
     """Revoke the session of the presented access or refresh token."""
     verify_jwt_in_request(verify_type=False)
-    revoke_session(get_jwt()["fam"], "logout")
     if isinstance(current_user, AdminAccount):
         audit.record("admin.logout", actor=current_user, target_type="admin_account",
                      target_id=current_user.id)
+    log_out(get_jwt()["fam"])
     db.session.commit()
     return {"status": "logged_out"}
 

@@ -10,6 +10,7 @@ then falls back to the curated order.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import redis
@@ -18,6 +19,8 @@ from app.catalog.snapshot import CatalogSnapshot, ItemSummary, catalog_snapshot,
 from app.catalog.versions import VERSION_KEY, current_version, note_version
 from app.extensions import redis_store
 from app.privacy.identifiers import region_ancestors
+
+log = logging.getLogger(__name__)
 
 EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
 HALF_LIFE_SECONDS = 7 * 86_400
@@ -39,15 +42,20 @@ def record_use(code: str, region: str | None, audience: str, count: float = 1.0)
     regions = [*(region_ancestors(region) if region else []), ALL_REGIONS]
     weight = use_weight() * count
 
-    def count_use(client: redis.Redis) -> None:
+    def count_use(client: redis.Redis) -> bool:
         pipe = client.pipeline(transaction=False)
         for level in regions:
             key = ranking_key(audience, level)
             pipe.zincrby(key, weight, code)
             pipe.zremrangebyrank(key, 0, -(MAX_RANKED + 1))
         pipe.execute()
+        return True
 
-    redis_store.attempt(count_use, None)
+    # A use lost while Redis is down is accepted, not refused with a 503: the ranking is a
+    # decayed hint that the uses after the outage rebuild, and refusing the visit would also
+    # lose the user's recent list, which lives in the database. Logged to explain the gap.
+    if not redis_store.attempt(count_use, False):
+        log.info("hot ranking missed a use of %s: redis unavailable", code)
 
 
 def _ranked(audience: str, region: str | None, depth: int) -> tuple[int | None, list[list[str]]]:

@@ -26,6 +26,7 @@ from app.models import (
     Theme,
 )
 from app.platform.errors import Conflict, InvalidInput, NotFound
+from app.platform.tasks import enqueue_optional
 
 ITEM_FIELDS = ("name", "short_name", "department", "audience", "legal_basis", "conditions",
                "steps", "legal_limit_days", "promised_limit_days", "fee", "online_level",
@@ -131,7 +132,15 @@ def update_item(code: str, data: dict[str, Any]) -> ServiceItem | None:
 
 
 def remove_item(code: str) -> None:
-    db.session.delete(find_item(code))
+    """Delete an item; one that a bundle (一件事) joins stays until the bundle lets it go, since
+    a bundle of fewer than two items is no bundle."""
+    item = find_item(code)
+    bundles = sorted(db.session.scalars(
+        sa.select(Bundle.code).join(BundleItem).where(BundleItem.item_id == item.id)))
+    if bundles:
+        raise Conflict("该事项属于一件事，请先从一件事中移除：" + "、".join(bundles),
+                       error="item_in_bundle", errors={"code": bundles})
+    db.session.delete(item)
 
 
 def create_theme(data: dict[str, Any]) -> Theme:
@@ -239,5 +248,7 @@ def commit_catalog_change() -> int:
     db.session.commit()
     publish_version()
     version = current_version()
-    build_search_index.delay(version)
+    # The edit stands (2xx) even when the broker cannot take the build: the first search of
+    # the new version builds its index (search_index.current_index), only a little later.
+    enqueue_optional(build_search_index, version)
     return version

@@ -6,6 +6,8 @@ After an edit commits, the copy is deleted, so the next read anywhere sees the n
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 from flask import g
 
@@ -13,6 +15,8 @@ from app.extensions import db, redis_store
 from app.models import CatalogVersion
 from app.platform.local_views import LocalView
 from app.platform.orm import utcnow
+
+log = logging.getLogger(__name__)
 
 VERSION_KEY = "catalog:version"
 # Bounds how long a reader racing an edit can re-cache the old version.
@@ -73,4 +77,9 @@ def publish_version() -> None:
     """After commit: drop the cached version so every worker reads the new one."""
     g.pop(_MEMO, None)
     _local_version.clear()
-    redis_store.attempt(lambda r: r.delete(VERSION_KEY), None)
+    # Not reaching Redis here does not fail the edit, which the database already holds:
+    # workers without Redis read the database each second, and a worker that still reads a
+    # copy cached before the outage sees the edit within VERSION_TTL_SECONDS.
+    if not redis_store.attempt(lambda r: r.delete(VERSION_KEY) >= 0, False):
+        log.warning("new catalog version not announced through redis: other workers may "
+                    "serve the old one for up to %s s", VERSION_TTL_SECONDS)

@@ -19,7 +19,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 
 from app.extensions import db, redis_store
 from app.models import AdminAccount, AuthSession, User
-from app.platform.errors import Unauthenticated
+from app.platform.errors import Unauthenticated, Unavailable
 from app.platform.orm import utcnow
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,10 @@ def _state_key(session_id: str) -> str:
     return f"session:state:{session_id}"
 
 
-def _cache_state(session_id: str, state: str) -> None:
+def _cache_state(session_id: str, state: str) -> bool:
     ttl = REVOKED_STATE_TTL_SECONDS if state == "revoked" else ACTIVE_STATE_TTL_SECONDS
-    redis_store.attempt(lambda r: r.set(_state_key(session_id), state, ex=ttl), None)
+    return bool(redis_store.attempt(lambda r: r.set(_state_key(session_id), state, ex=ttl),
+                                    False))
 
 
 def _claims_for(subject: User | AdminAccount) -> dict[str, Any]:
@@ -97,20 +98,42 @@ def refresh_session(claims: dict[str, Any], subject: User | AdminAccount) -> Tok
     ).rowcount
     if rotated != 1:
         log.warning("retired refresh token presented; revoking session family %s", session_id)
+        # Without Redis the answer stays 401, as the presenter must log in again either way;
+        # the family's access tokens then die at once on workers reading the database and
+        # within ACTIVE_STATE_TTL_SECONDS on any that still read a copy cached in Redis.
         revoke_session(session_id, "refresh_reuse")
         db.session.commit()  # the revocation must stick although the request fails
         raise Unauthenticated("登录凭证已失效，请重新登录", error="token_revoked")
     return _issue(auth_session, subject, new_jti)
 
 
-def revoke_session(session_id: str, reason: str) -> None:
-    """Revoke a family in the database and tell every worker through the cache."""
+def revoke_session(session_id: str, reason: str) -> bool:
+    """Revoke a family in the database and tell every worker through the cache; False when
+    the cache could not be told."""
     db.session.execute(
         sa.update(AuthSession)
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
         .execution_options(synchronize_session=False))
-    _cache_state(session_id, "revoked")
+    told = _cache_state(session_id, "revoked")
+    if not told:
+        log.warning("session family %s revoked without redis", session_id)
+    return told
+
+
+def log_out(session_id: str) -> None:
+    """Revoke the family of the token that logs out; the caller commits.
+
+    The one write that needs Redis: an "active" state cached there before it became
+    unreachable would let workers that still read it accept the family's access tokens for
+    up to ACTIVE_STATE_TTL_SECONDS more, so "logged out" cannot be promised. The revocation is
+    committed anyway (refresh dies at once everywhere), and `Unavailable` (503) asks the
+    client to log out again: once Redis answers, the retry replaces a stale state or is
+    refused as revoked, which means the same.
+    """
+    if not revoke_session(session_id, "logout"):
+        db.session.commit()  # the revocation must stick although the request fails
+        raise Unavailable("退出登录尚未在所有服务器生效，请稍后重试", retry_after_seconds=5)
 
 
 def session_is_revoked(session_id: str | None) -> bool:

@@ -13,7 +13,7 @@ from app.models import User
 from app.platform.errors import RateLimited, Unauthenticated, Unavailable
 from app.platform.orm import utcnow
 from app.platform.rate_limit import RateLimit, enforce
-from app.wechat import wechat_client
+from app.wechat import CircuitOpen, wechat_client
 from app.wechat.errors import LoginCodeRejected, MinuteQuotaReached, WeChatError
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,10 @@ def login_with_code(code: str) -> tuple[User, TokenPair, bool]:
                               errors={"code": ["invalid"]}) from None
     except MinuteQuotaReached:
         raise RateLimited("登录过于频繁，请稍后再试", retry_after_seconds=60) from None
+    except CircuitOpen as exc:
+        # WeChat failed this process's last calls: answer at once instead of waiting on it.
+        raise Unavailable("微信服务繁忙，请稍后再试",
+                          retry_after_seconds=exc.retry_after_seconds) from None
     except WeChatError as exc:
         log.error("wechat login failed: errcode %s", exc.errcode)
         raise Unavailable("微信服务繁忙，请稍后再试", retry_after_seconds=5) from None

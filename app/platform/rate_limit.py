@@ -1,4 +1,5 @@
-"""Rate limits kept in Redis, shared by every worker: a fixed window per key."""
+"""Rate limits kept in Redis, shared by every worker: a fixed window per key (per process
+while Redis is down)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import redis
 
 from app.extensions import redis_store
 from app.platform.errors import RateLimited
+from app.platform.local_rate_limit import local_windows
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +26,9 @@ class RateLimit:
 def hit(scope: str, key: str, rule: RateLimit) -> int | None:
     """Count one attempt; None when allowed, else the seconds to wait before trying again.
 
-    Fails open while Redis is down: refusing every login during a cache outage would be worse
-    than a few minutes without throttling, and the outage is logged.
+    While Redis is down each process counts for itself (`local_rate_limit`): refusing every
+    login during a cache outage would be worse than a looser limit, and no limit at all would
+    leave logins open to guessing for as long as the outage lasts.
     """
     now = time.time()
     window = int(now // rule.window_seconds)
@@ -37,7 +40,10 @@ def hit(scope: str, key: str, rule: RateLimit) -> int | None:
         return pipe.execute()[0]
 
     count = redis_store.attempt(count_attempt, None)
-    if count is None or count <= rule.limit:
+    if count is None:
+        count, remaining = local_windows().count(f"{scope}:{key}", rule.window_seconds)
+        return None if count <= rule.limit else max(1, math.ceil(remaining))
+    if count <= rule.limit:
         return None
     return max(1, math.ceil((window + 1) * rule.window_seconds - now))
 

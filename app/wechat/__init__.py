@@ -6,6 +6,7 @@ from flask import Flask
 
 from app.platform.app_services import AppService
 from app.wechat.access_token import AccessTokenHolder, TokenFetcher
+from app.wechat.breaker import CircuitBreaker, CircuitOpen
 from app.wechat.client import SessionInfo, WeChatClient
 from app.wechat.errors import (
     AccessTokenRejected,
@@ -26,6 +27,7 @@ from app.wechat.errors import (
     IpNotWhitelisted,
     LoginCodeRejected,
     MinuteQuotaReached,
+    RealNameCodeInvalid,
     SubscriptionRefused,
     TokenExpired,
     TokenMissing,
@@ -34,6 +36,7 @@ from app.wechat.errors import (
     WeChatUnavailable,
     error_for,
 )
+from app.wechat.real_name import RealNameCheck
 
 
 def build_wechat_client(app: Flask) -> WeChatClient:
@@ -44,6 +47,9 @@ def build_wechat_client(app: Flask) -> WeChatClient:
         app.config["WECHAT_SECRET"],
         app.extensions["redis"].client,
         timeout=float(app.config["WECHAT_TIMEOUT"]),
+        budget_seconds=float(app.config["WECHAT_CALL_BUDGET"]),
+        breaker=CircuitBreaker(int(app.config["WECHAT_BREAKER_FAILURES"]),
+                               float(app.config["WECHAT_BREAKER_COOL_DOWN"])),
     )
 
 
@@ -54,6 +60,8 @@ __all__ = [
     "AccessTokenHolder",
     "AccessTokenRejected",
     "AppCredentialsRejected",
+    "CircuitBreaker",
+    "CircuitOpen",
     "CodeBlocked",
     "CodeUsed",
     "DailyQuotaReached",
@@ -70,6 +78,8 @@ __all__ = [
     "IpNotWhitelisted",
     "LoginCodeRejected",
     "MinuteQuotaReached",
+    "RealNameCheck",
+    "RealNameCodeInvalid",
     "SessionInfo",
     "SubscriptionRefused",
     "TokenExpired",

@@ -1,4 +1,4 @@
-"""HTTP client of the WeChat server API: login, access token, subscribe messages, text checks."""
+"""HTTP client of the WeChat server API: login, token, messages, text and real-name checks."""
 
 from __future__ import annotations
 
@@ -13,15 +13,19 @@ from typing import Any
 
 import redis
 import requests
+import urllib3
 
 from app.wechat.access_token import AccessTokenHolder
+from app.wechat.breaker import CircuitBreaker
 from app.wechat.errors import (
     InvalidCredential,
     TokenExpired,
+    WeChatBusy,
     WeChatError,
     WeChatUnavailable,
     error_for,
 )
+from app.wechat.real_name import RealNameCheck
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,9 @@ CODE_TO_SESSION = "/sns/jscode2session"
 STABLE_TOKEN = "/cgi-bin/stable_token"
 SUBSCRIBE_SEND = "/cgi-bin/message/subscribe/send"
 MSG_SEC_CHECK = "/wxa/msg_sec_check"
+REAL_NAME_CHECK = "/intp/realname/checkrealnameinfo"
+# A retry that would have less time than this left in the budget is not worth starting.
+MIN_ATTEMPT_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class WeChatClient:
         backoff_seconds: float = 0.2,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        budget_seconds: float = 8.0,
+        breaker: CircuitBreaker | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api_base = api_base.rstrip("/")
         self.appid = appid
@@ -63,6 +73,10 @@ class WeChatClient:
         self._backoff_seconds = backoff_seconds
         self._session = session if session is not None else requests.Session()
         self._sleep = sleep
+        # One call, retries and pauses included, ends within this; a login waits no longer.
+        self._budget_seconds = budget_seconds
+        self.breaker = breaker if breaker is not None else CircuitBreaker()
+        self._clock = clock
         # Keyed by AppID so that switching between the stub and WeChat never serves a token
         # of the other one.
         self.tokens = AccessTokenHolder(
@@ -135,6 +149,20 @@ class WeChatClient:
             raise WeChatUnavailable(f"{MSG_SEC_CHECK}: answer without result.suggest")
         return suggest
 
+    def check_real_name_info(self, openid: str, real_name: str, cred_id: str,
+                             code: str) -> RealNameCheck:
+        """Whether a name and resident ID number are the user's WeChat real name; `code` is
+        the one-time code of WeChat's consent page (RealNameCodeInvalid when it is not good)."""
+        # Personal data and the code travel only in the body, never in the URL that gets logged.
+        answer = self._call_with_token(REAL_NAME_CHECK, {
+            "openid": openid, "real_name": real_name, "cred_id": cred_id, "cred_type": "1",
+            "code": code,
+        })
+        check = RealNameCheck.from_answer(answer)
+        if check is None:
+            raise WeChatUnavailable(f"{REAL_NAME_CHECK}: answer without verify_openid")
+        return check
+
     # --- HTTP ---------------------------------------------------------------------------------
 
     def _call_with_token(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +190,9 @@ class WeChatClient:
         """One API call with retries; the JSON answer, or the WeChatError for its errcode.
 
         Retries only what may pass by itself: errcode -1, HTTP 5xx, connection errors and
-        timeouts. Nothing raised carries the URL, whose query string holds secrets.
+        timeouts, and only within the call's time budget; while the circuit breaker is open
+        nothing is sent (`CircuitOpen`). Nothing raised carries the URL, whose query string
+        holds secrets.
         """
         hidden = [value for value in (self._secret, *sensitive) if value]
         data, headers = None, None
@@ -170,50 +200,80 @@ class WeChatClient:
             # UTF-8 rather than \\u escapes: WeChat shows escaped Chinese literally in places.
             data = json.dumps(body, ensure_ascii=False).encode()
             headers = {"Content-Type": "application/json; charset=utf-8"}
+        deadline = self._clock() + self._budget_seconds
         failure: WeChatError = WeChatUnavailable(f"{path}: not called")
         for attempt in range(1, self._max_attempts + 1):
-            if attempt > 1:
-                self._sleep(self._backoff(attempt))
-            try:
-                response = self._session.request(
-                    method, self._api_base + path, params=params, data=data, headers=headers,
-                    timeout=(self._timeout, self._timeout))
-            except requests.RequestException as exc:
-                # Only the exception's class name: its message holds the full URL.
-                failure = WeChatUnavailable(f"{path}: {type(exc).__name__}")
-                self._log_failure(path, type(exc).__name__, attempt)
-                if isinstance(exc, requests.ConnectionError | requests.Timeout):
-                    continue
+            pause = self._retry_pause(attempt, deadline)
+            if pause is None:
+                log.warning("wechat %s: time budget of %.1f s spent after %d attempts", path,
+                            self._budget_seconds, attempt - 1)
                 break
-            if response.status_code >= 500:
-                failure = WeChatUnavailable(f"{path}: HTTP {response.status_code}")
-                self._log_failure(path, f"HTTP {response.status_code}", attempt)
-                continue
-            answer = _json_object(response)
-            if answer is None:
-                failure = WeChatUnavailable(
-                    f"{path}: HTTP {response.status_code} answer is not a JSON object")
-                self._log_failure(path, f"HTTP {response.status_code}, not JSON", attempt)
+            self.breaker.before_call()  # before the pause: an open circuit refuses at once
+            if pause:
+                self._sleep(pause)
+            outcome, retry = self._attempt(method, path, params, data, headers, hidden, deadline)
+            if not isinstance(outcome, WeChatError):
+                self.breaker.succeeded()
+                return outcome
+            failure = outcome
+            if isinstance(failure, WeChatUnavailable | WeChatBusy):
+                self.breaker.failed()
+            else:
+                self.breaker.succeeded()  # WeChat answered, with an errcode of the request
+            self._log_failure(path, _what(failure), attempt)
+            if not retry:
                 break
-            errcode = answer.get("errcode") or 0
-            if not isinstance(errcode, int):
-                failure = WeChatUnavailable(f"{path}: errcode is not a number")
-                self._log_failure(path, "errcode is not a number", attempt)
-                break
-            if errcode:
-                failure = error_for(errcode, _redact(str(answer.get("errmsg", "")), hidden))
-                self._log_failure(path, f"errcode {errcode}", attempt)
-                if errcode == -1:
-                    continue
-                raise failure
-            if response.status_code >= 400:
-                failure = WeChatUnavailable(f"{path}: HTTP {response.status_code}")
-                self._log_failure(path, f"HTTP {response.status_code}", attempt)
-                break
-            return answer
         # Raised here, outside any except block, so no requests exception rides along as
         # __context__ with the URL in it.
         raise failure
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        data: bytes | None,
+        headers: dict[str, str] | None,
+        hidden: list[str],
+        deadline: float,
+    ) -> tuple[dict[str, Any] | WeChatError, bool]:
+        """One request: the JSON answer or the failure, and whether the failure may pass."""
+        remaining = max(0.001, deadline - self._clock())
+        # `total` caps connect and read together, so the last attempt ends by the deadline.
+        timeout = urllib3.Timeout(total=remaining, connect=self._timeout, read=self._timeout)
+        try:
+            response = self._session.request(
+                method, self._api_base + path, params=params, data=data, headers=headers,
+                timeout=timeout)
+        except requests.RequestException as exc:
+            # Only the exception's class name: its message holds the full URL.
+            transient = isinstance(exc, requests.ConnectionError | requests.Timeout)
+            return WeChatUnavailable(f"{path}: {type(exc).__name__}"), transient
+        if response.status_code >= 500:
+            return WeChatUnavailable(f"{path}: HTTP {response.status_code}"), True
+        answer = _json_object(response)
+        if answer is None:
+            return WeChatUnavailable(
+                f"{path}: HTTP {response.status_code} answer is not a JSON object"), False
+        errcode = answer.get("errcode") or 0
+        if not isinstance(errcode, int):
+            return WeChatUnavailable(f"{path}: errcode is not a number"), False
+        if errcode:
+            error = error_for(errcode, _redact(str(answer.get("errmsg", "")), hidden))
+            return error, errcode == -1
+        if response.status_code >= 400:
+            return WeChatUnavailable(f"{path}: HTTP {response.status_code}"), False
+        return answer, False
+
+    def _retry_pause(self, attempt: int, deadline: float) -> float | None:
+        """Seconds to wait before this attempt (none before the first); None when the
+        budget would be spent by then."""
+        if attempt == 1:
+            return 0.0
+        pause = self._backoff(attempt)
+        if deadline - (self._clock() + pause) < MIN_ATTEMPT_SECONDS:
+            return None
+        return pause
 
     def _backoff(self, attempt: int) -> float:
         # Jitter spreads out workers that failed together; at most half a step, so waits grow.
@@ -223,6 +283,13 @@ class WeChatClient:
     def _log_failure(self, path: str, what: str, attempt: int) -> None:
         log.warning("wechat %s failed: %s (attempt %d of %d)", path, what, attempt,
                     self._max_attempts)
+
+
+def _what(failure: WeChatError) -> str:
+    """A failure for the log: its errcode, or what went wrong without the path it names."""
+    if failure.errcode is not None:
+        return f"errcode {failure.errcode}"
+    return str(failure).partition(": ")[2] or str(failure)
 
 
 def _json_object(response: requests.Response) -> dict[str, Any] | None:

@@ -193,3 +193,20 @@ def test_themes_edited_or_deleted_must_exist(client, admin):
         assert response.status_code == 404 and response.get_json()["error"] == "not_found"
     assert client.delete("/api/v1/admin/themes/social_security", headers=admin).status_code == 204
     assert client.get("/api/v1/themes").get_json()["items"] == []
+
+
+def test_an_item_a_bundle_joins_cannot_be_deleted_until_the_bundle_lets_it_go(client, admin):
+    create_item(code="GF00003005", name="个体工商户设立登记")
+    create_item(code="GF00003006", name="税务登记")
+    bundle = {"code": "B902", "name": "个体户开办一件事", "audience": "personal",
+              "items": ["GF00003005", "GF00003006"],
+              "form": {"fields": [{"name": "shop_name", "label": "字号", "type": "text"}]}}
+    assert client.post("/api/v1/admin/bundles", headers=admin, json=bundle).status_code == 201
+
+    refused = client.delete("/api/v1/admin/services/GF00003005", headers=admin)
+
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == "item_in_bundle"
+    assert refused.get_json()["errors"] == {"code": ["B902"]}
+    members = client.get("/api/v1/bundles/B902").get_json()["items"]
+    assert [item["code"] for item in members] == ["GF00003005", "GF00003006"]
