@@ -1,4 +1,4 @@
-"""Operator commands: `flask seed-demo`, `flask create-admin`."""
+"""Operator commands: `flask seed-demo`, `flask create-admin`, `flask purge-expired`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from app.certificates.signing import key_dir, rotate_signing_key
 from app.extensions import db
 from app.identity.admin_accounts import create_admin
 from app.models.admin import ACCOUNT_ROLES
-from app.platform import audit
+from app.platform import audit, retention
 from app.platform.errors import DomainError
 from app.seed import seed_demo
 
@@ -58,7 +58,15 @@ def rotate_signing_key_command() -> None:
     click.echo(f"new signing key {key.kid}, written to {key_dir(current_app)}")
 
 
+@click.command("purge-expired")
+def purge_expired_command() -> None:
+    """Delete now what is past its retention, as the daily task does."""
+    for kind, count in retention.purge_expired(current_app.config).items():
+        click.echo(f"{kind}: {count} deleted")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(rotate_signing_key_command)
+    app.cli.add_command(purge_expired_command)

@@ -9,8 +9,11 @@ import marshmallow as ma
 import swagger_ui_bundle
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
-from flask import Blueprint, Flask, Response, send_from_directory
+from flask import Blueprint, Flask, Response, render_template, send_from_directory, url_for
 from werkzeug.exceptions import HTTPException
+
+from app.api.converters import PATH_CONVERTERS, converter_schema
+from app.api.validators import documented_rules
 
 
 class ErrorSchema(ma.Schema):
@@ -38,15 +41,31 @@ def schema_name(schema: type[ma.Schema] | ma.Schema) -> str:
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for converter in PATH_CONVERTERS.values():
+            self.register_converter(converter, converter_schema)
+
     def init_app(self, app: Flask, *args, **kwargs) -> None:
+        # Before any route is added: the rules name these converters.
+        app.url_map.converters.update(PATH_CONVERTERS)
         spec_kwargs = kwargs.setdefault("spec_kwargs", {})
-        spec_kwargs.setdefault("marshmallow_plugin",
-                               MarshmallowPlugin(schema_name_resolver=schema_name))
+        plugin = spec_kwargs.setdefault("marshmallow_plugin",
+                                        MarshmallowPlugin(schema_name_resolver=schema_name))
         super().init_app(app, *args, **kwargs)
+        plugin.converter.add_attribute_function(documented_rules)
         if "bearerAuth" not in self.spec.components.security_schemes:
             self.spec.components.security_scheme(
                 "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
         app.register_blueprint(_docs_assets)
+
+    def _openapi_swagger_ui(self) -> str:
+        """The docs page, with no inline script: a file of ours starts Swagger UI."""
+        return render_template(
+            "docs_page.html", title=self.spec.title,
+            spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json"),
+            assets_url=self._swagger_ui_url,
+            ui_config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}))
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         # Imported here: app.api.errors needs app.extensions, which is built on this module.
@@ -56,10 +75,18 @@ class Api(flask_smorest.Api):
 
 
 _ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
-_docs_assets = Blueprint("docs_assets", __name__, url_prefix="/api/v1/docs/assets")
+_OWN_FILES = Path(__file__).with_name("docs_ui")
+_docs_assets = Blueprint("docs_assets", __name__, url_prefix="/api/v1/docs/assets",
+                         template_folder=_OWN_FILES)
 
 
 @_docs_assets.get("/<path:filename>")
 def docs_asset(filename: str) -> Response:
     """Swagger UI's scripts and styles, shipped in a package so the docs need no CDN."""
     return send_from_directory(_ASSETS, filename, max_age=86400)
+
+
+@_docs_assets.get("/docs-init.js")
+def docs_init_script() -> Response:
+    """The script that starts Swagger UI on the docs page."""
+    return send_from_directory(_OWN_FILES, "docs-init.js", max_age=3600)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,6 @@ from app.certificates.holdings import field_values, log_access
 from app.certificates.qr import qr_svg
 from app.certificates.signing import current_signing_key, public_keys
 from app.certificates.tokens import (
-    MAX_CLOCK_SKEW_SECONDS,
     PRESENTATION_TTL_SECONDS,
     VerificationFailure,
     sign_presentation,
@@ -23,7 +23,7 @@ from app.certificates.tokens import (
 )
 from app.extensions import db
 from app.models import AdminAccount, User
-from app.models.certificate import Certificate, PresentationUse
+from app.models.certificate import Certificate, Presentation
 from app.platform import audit
 from app.platform.clock import age_on, today_in_china
 from app.platform.errors import Conflict, InvalidInput
@@ -56,11 +56,13 @@ def present(holder: User, certificate: Certificate, fields: list[str] | None,
     if unknown:
         raise InvalidInput("fields", "该证照没有这些字段：" + "、".join(unknown), unknown)
     values = field_values(certificate)
+    # Nothing here names the certificate or its holder, and `sub` and `jti` are fresh each
+    # time, so two verifiers cannot link their scans; the server keeps which certificate the
+    # jti shows.
     claims: dict[str, Any] = {
         "iss": current_app.config["PRESENTATION_ISSUER"],
-        "sub": uuid.uuid4().hex,  # fresh each time: two verifiers cannot link their scans
-        "jti": uuid.uuid4().hex, "purpose": purpose,
-        "cert_type": kind.code, "cert_id": certificate.identifier,
+        "sub": uuid.uuid4().hex, "jti": uuid.uuid4().hex, "purpose": purpose,
+        "cert_type": kind.code,
         "fields": {name: values[name] for name in chosen if name in values},
     }
     if derived:
@@ -69,10 +71,14 @@ def present(holder: User, certificate: Certificate, fields: list[str] | None,
             raise InvalidInput("derived", "该证照无法证明年龄", derived)
         age = age_on(birth, today_in_china())
         claims["derived"] = {name: age >= DERIVED_CLAIMS[name] for name in derived}
-    token = sign_presentation(current_signing_key(), claims)
+    issued = int(time.time())
+    token = sign_presentation(current_signing_key(), claims, now=issued)
+    expires_at = datetime.fromtimestamp(issued + PRESENTATION_TTL_SECONDS, UTC)
+    db.session.add(Presentation(jti=claims["jti"], certificate_id=certificate.id,
+                                issued_at=datetime.fromtimestamp(issued, UTC),
+                                expires_at=expires_at))
     log_access(certificate, "present", actor_kind="holder", actor_id=holder.id,
                purpose=purpose, outcome="issued")
-    expires_at = utcnow() + timedelta(seconds=PRESENTATION_TTL_SECONDS)
     return {"token": token, "qr_svg": qr_svg(token), "expires_at": expires_at,
             "fields": sorted(claims["fields"]), "derived": claims.get("derived", {})}
 
@@ -87,21 +93,16 @@ def _checked_claims(token: str) -> dict[str, Any]:
     return verify_presentation(token, public_keys(refresh=True))
 
 
-# One statement that inserts the jti unless it is there: the primary key makes it atomic
-# across workers, and the row count tells whether this was the first use.
-_RECORD_USE = (sa.insert(PresentationUse)
-               .prefix_with("IGNORE", dialect="mysql")
-               .prefix_with("IGNORE", dialect="mariadb")
-               .prefix_with("OR IGNORE", dialect="sqlite"))
-
-
-def _first_use(claims: dict[str, Any], certificate: Certificate) -> bool:
-    """Record the token's jti; False if it was used before."""
-    expires = datetime.fromtimestamp(claims["exp"] + MAX_CLOCK_SKEW_SECONDS, UTC)
-    inserted = db.session.execute(_RECORD_USE.values(
-        jti=claims["jti"][:64], certificate_id=certificate.id, expires_at=expires,
-        used_at=utcnow()))
-    return inserted.rowcount == 1
+def _first_use(jti: str) -> bool:
+    """Mark the presentation used; False if it was used before."""
+    # One conditional UPDATE: the row lock (MySQL) or the write lock (SQLite) lets exactly one
+    # of two simultaneous verifications see used_at still NULL, and the row count says which.
+    claimed = db.session.execute(
+        sa.update(Presentation)
+        .where(Presentation.jti == jti, Presentation.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
 
 
 def _signed_claims(token: str) -> dict[str, Any]:
@@ -110,9 +111,14 @@ def _signed_claims(token: str) -> dict[str, Any]:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def _certificate_named_by(claims: dict[str, Any]) -> Certificate | None:
-    return db.session.scalar(sa.select(Certificate).where(
-        Certificate.identifier == str(claims.get("cert_id", ""))[:96]))
+def _certificate_shown_by(claims: dict[str, Any]) -> Certificate | None:
+    """The certificate the server recorded for the token's jti when it was issued."""
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or len(jti) > 64:
+        return None
+    return db.session.scalar(sa.select(Certificate).join(
+        Presentation, Presentation.certificate_id == Certificate.id).where(
+        Presentation.jti == jti))
 
 
 def verify(verifier: AdminAccount, token: Any, purpose: str = "") -> dict[str, Any]:
@@ -120,8 +126,10 @@ def verify(verifier: AdminAccount, token: Any, purpose: str = "") -> dict[str, A
     institution = verifier.institution_name or verifier.username
     try:
         claims = _checked_claims(token)
-        certificate = _certificate_named_by(claims)
+        certificate = _certificate_shown_by(claims)
         if certificate is None or not isinstance(claims.get("fields", {}), dict):
+            # Signed by us, but for a jti this server never recorded (or purged long after
+            # it expired), or with fields that are not an object.
             raise VerificationFailure("malformed")
     except VerificationFailure as failure:
         audit.record("certificate.verify_failed", actor=verifier, target_type="presentation",
@@ -129,7 +137,7 @@ def verify(verifier: AdminAccount, token: Any, purpose: str = "") -> dict[str, A
         if failure.reason in ("expired", "not_yet_valid"):
             # Time is checked after the signature, so these claims are ours: tell the holder.
             claims = _signed_claims(token)
-            late = _certificate_named_by(claims)
+            late = _certificate_shown_by(claims)
             if late is not None:
                 log_access(late, "verify", actor_kind="verifier", actor_id=verifier.id,
                            institution=institution,
@@ -139,7 +147,7 @@ def verify(verifier: AdminAccount, token: Any, purpose: str = "") -> dict[str, A
     purpose = purpose or str(claims.get("purpose", ""))[:64]
     reason = None
     status = certificate.status_at(utcnow())
-    if not _first_use(claims, certificate):
+    if not _first_use(claims["jti"]):
         reason = "replayed"
     elif status != "valid":
         reason = status  # revoked, or expired since it was shown

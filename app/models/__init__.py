@@ -19,7 +19,7 @@ from app.models.certificate import (
     Certificate,
     CertificateAccess,
     CertificateType,
-    PresentationUse,
+    Presentation,
     SigningKeyRecord,
 )
 from app.models.enterprise import Enterprise, EnterpriseBinding
@@ -43,7 +43,7 @@ __all__ = [
     "Favorite",
     "IntegrationEvent",
     "ItemRegion",
-    "PresentationUse",
+    "Presentation",
     "RecentVisit",
     "Region",
     "ServiceItem",

@@ -94,18 +94,25 @@ class CertificateAccess(db.Model):
     purpose: Mapped[str] = mapped_column(sa.String(64), default="")
     outcome: Mapped[str] = mapped_column(sa.String(32), default="")
     request_id: Mapped[str] = mapped_column(sa.String(64), default="")
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed alone too: the retention purge finds old entries of every certificate at once.
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class PresentationUse(db.Model):
-    """A presentation token that was verified once: its jti may never verify again."""
+class Presentation(db.Model):
+    """A presentation token as issued: which certificate its jti shows, and when it was used.
 
-    __tablename__ = "presentation_uses"
+    The token itself names no certificate, so that two verifiers cannot link their scans; the
+    server finds the certificate here, and `used_at` makes the token verify only once.
+    """
+
+    __tablename__ = "presentations"
 
     jti: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    certificate_id: Mapped[int] = mapped_column(BigIntId)
-    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    certificate_id: Mapped[int] = mapped_column(
+        BigIntId, sa.ForeignKey("certificates.id", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SigningKeyRecord(db.Model):

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import kombu.exceptions
+import redis
 from celery import Task
+from celery.schedules import crontab
 from flask import Flask
 
 from app.extensions import celery, db
+
+log = logging.getLogger(__name__)
 
 # Queues by task-name prefix, so push fan-out cannot starve case events and maintenance.
 TASK_ROUTES = {
     "push.*": {"queue": "push"},
     "*": {"queue": "default"},
 }
+# What `celery beat` starts, in Celery's timezone (UTC, below).
+BEAT_SCHEDULE = {
+    # 03:30 China time (UTC+8), the quietest hour.
+    "purge-expired-daily": {"task": "maintenance.purge_expired",
+                            "schedule": crontab(hour=19, minute=30)},
+}
+QUICK_PUBLISH = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                 "interval_max": 0.2}
 
 
 class AppContextTask(Task):
@@ -35,9 +49,12 @@ class AppContextTask(Task):
 def init_celery(app: Flask) -> None:
     """Configure the shared Celery app from the Flask config and tie its tasks to `app`."""
     broker = app.config["CELERY_BROKER_URL"] or app.config["REDIS_URL"] or "memory://"
+    results = app.config["REDIS_URL"] or None
+    if (celery.conf.broker_url, celery.conf.result_backend) != (broker, results):
+        _forget_connections()
     celery.conf.update(
         broker_url=broker,
-        result_backend=app.config["REDIS_URL"] or None,
+        result_backend=results,
         task_always_eager=app.config["CELERY_ALWAYS_EAGER"],
         task_eager_propagates=True,
         task_routes=TASK_ROUTES,
@@ -50,9 +67,47 @@ def init_celery(app: Flask) -> None:
         accept_content=["json"],
         result_expires=3600,
         timezone="UTC",
+        beat_schedule=BEAT_SCHEDULE,
         broker_connection_retry_on_startup=True,
+        broker_transport_options=_transport_options(app.config["CELERY_VISIBILITY_TIMEOUT"]),
     )
 
     celery.flask_app = app  # type: ignore[attr-defined]
     app.extensions["celery"] = celery
     import app.platform.maintenance
+
+
+def _forget_connections() -> None:
+    """Stop using the previous broker's pools and result store, which Celery would otherwise
+    keep after its configuration names others (an app built after another in one process).
+    Kombu keeps pools by URL, so an app on the previous broker finds its pool again."""
+    celery._pool = None
+    celery.amqp._producer_pool = None
+    celery._backend_cache = None
+    vars(celery._local).pop("backend", None)  # a result store not shared between threads
+
+
+def _transport_options(visibility_timeout: int) -> dict[str, int]:
+    """Redis broker options: a task taken by a worker that then died (acked late, never
+    acked) goes back to the queue `visibility_timeout` seconds after it was taken."""
+    return {
+        "visibility_timeout": visibility_timeout,
+        # Look for such tasks every few seconds rather than kombu's ~100 s, so the delay is
+        # about the timeout; each look is one sorted-set read under a short lock.
+        "unacked_restore_interval": max(1, min(10, visibility_timeout // 4)),
+        "unacked_restore_throttle": 1,
+    }
+
+
+def enqueue_optional(task: Task, *args: Any) -> bool:
+    """Queue a task whose loss is harmless; False, logged, when the broker cannot take it now.
+
+    No result is kept (nobody waits for one) and publishing is tried twice, so a broker outage
+    costs the request one refused connection instead of the result store's retries (~20 s).
+    """
+    try:
+        task.apply_async(args, ignore_result=True, retry_policy=QUICK_PUBLISH)
+    except (kombu.exceptions.OperationalError, redis.RedisError) as exc:
+        log.warning("task %s not queued, broker unavailable: %s", task.name, type(exc).__name__)
+        return False
+    return True

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import sqlalchemy as sa
 from joserfc import jws
 from joserfc.jwk import KeySet
 
@@ -110,3 +113,64 @@ def test_rotation_keeps_old_tokens_verifiable_and_signs_new_ones_with_the_new_ke
     published = {key["kid"] for key in client.get("/.well-known/jwks.json").json["keys"]}
     assert {kid(before), kid(after)} <= published
     assert check(client, hotel, before)["valid"] and check(client, hotel, after)["valid"]
+
+
+def claims_of(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_two_presentations_of_one_certificate_share_only_the_type_and_the_chosen_fields(
+        client, scene):
+    holder, licence, _ = scene
+    user = licence_holder(licence)
+    first = claims_of(show(client, holder, licence, purpose="酒店入住").json["token"])
+    second = claims_of(show(client, holder, licence, purpose="网吧实名").json["token"])
+    shared = {name for name in first.keys() & second.keys() if first[name] == second[name]}
+    # The issuer is the same for every holder; iat/exp coincide when both fall in one second.
+    assert shared - {"iat", "exp"} == {"iss", "cert_type", "fields", "derived"}
+    assert first["fields"] == {"name": "李明", "licence_class": "C1"}
+    identifying = {licence.identifier, str(licence.id), licence.id, str(user.id), user.id,
+                   user.openid, user.invite_code}
+    for claims in (first, second):
+        values = [*claims.values(), *claims["fields"].values()]
+        assert not identifying & {v for v in values if isinstance(v, str | int)}
+        assert licence.identifier not in json.dumps(claims, ensure_ascii=False)
+
+
+def licence_holder(licence):
+    from app.extensions import db
+    from app.models import User
+
+    return db.session.scalar(sa.select(User).where(
+        User.id_number_index == licence.holder_id_index))
+
+
+def test_a_token_signed_by_us_but_never_issued_is_refused_as_malformed(client, scene):
+    from app.certificates.signing import current_signing_key
+    from app.certificates.tokens import sign_presentation
+
+    _, licence, hotel = scene
+    # What a token shown before presentations were recorded looked like: it named its
+    # certificate, which no longer counts for anything.
+    token = sign_presentation(current_signing_key(), {
+        "jti": "never-issued", "sub": "x", "cert_type": "driving_licence",
+        "cert_id": licence.identifier, "fields": {"name": "李明"}})
+    assert check(client, hotel, token) == {"valid": False, "reason": "malformed"}
+
+
+def test_verifiers_scanning_one_token_at_the_same_moment_get_one_valid_answer(
+        client, scene, app):
+    holder, licence, hotel = scene
+    token = show(client, holder, licence).json["token"]
+    verifiers = 4
+    start = threading.Barrier(verifiers)
+
+    def scan(_: int) -> dict:
+        start.wait()
+        return check(app.test_client(), hotel, token)
+
+    with ThreadPoolExecutor(verifiers) as pool:
+        answers = list(pool.map(scan, range(verifiers)))
+    assert sorted(a["valid"] for a in answers) == [False] * (verifiers - 1) + [True]
+    assert {a["reason"] for a in answers if not a["valid"]} == {"replayed"}

@@ -2,7 +2,9 @@
 
 Verification is strict and total: whatever it is given, it returns the claims or raises
 VerificationFailure with one of REASONS. One-time use (`replayed`) and revocation (`revoked`)
-are the app's checks, made after this one on the returned `jti` and certificate.
+are the app's checks, made after this one: a token names no certificate, so the app looks up
+the certificate it recorded for the returned `jti` when it signed the token (a `jti` it has no
+record of is `malformed` too).
 
 Failure reasons, in the order checked:
 - `malformed`: not a str, longer than MAX_TOKEN_LENGTH (refused before any decoding), not three

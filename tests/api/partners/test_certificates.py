@@ -12,9 +12,10 @@ import pytest
 from app.identity.partner_signing import signature
 from tests.conftest import SECRETS
 from tests.factories import auth_headers, create_admin, create_certificate_type, create_user
-from tests.personal_numbers import new_id_number
+from tests.personal_numbers import new_id_number, remember_certificate_number
 
 KEY_ID, SECRET = SECRETS["DEPARTMENT_KEYS"].split(":")
+LICENCE_NUMBER = remember_certificate_number("530102199005120000")
 
 
 def signed_post(client, path: str, body: dict, *, key_id: str = KEY_ID,
@@ -28,7 +29,7 @@ def signed_post(client, path: str, body: dict, *, key_id: str = KEY_ID,
 
 def issue_body(id_number: str, event_id: str = "evt-1", **overrides) -> dict:
     return {"event_id": event_id, "type": "driving_licence", "holder": {"id_number": id_number},
-            "number": "530102199005120000", "fields": {"name": "李明", "licence_class": "C1"},
+            "number": LICENCE_NUMBER, "fields": {"name": "李明", "licence_class": "C1"},
             "issued_at": "2024-01-01T00:00:00+08:00",
             "expires_at": (datetime.now(UTC) + timedelta(days=900)).isoformat(), **overrides}
 
