@@ -43,6 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CELERY_BROKER_URL", "", "broker for Celery; empty: `REDIS_URL`"),
     Setting("CELERY_ALWAYS_EAGER", None, "run tasks in process (default: on in embedded mode)",
             _bool),
+    Setting("CELERY_VISIBILITY_TIMEOUT", 3600, "seconds before a Redis broker hands a task whose"
+            " worker died to another worker; must exceed the longest task", int),
     Setting("SECRET_KEY", None, "Flask secret", secret=True),
     Setting("JWT_SECRET_KEY", None, "key that signs access and refresh tokens", secret=True),
     Setting("PERSONAL_DATA_KEYS", None, "AES-256 keys for personal data, `kid:base64,...`"
@@ -55,6 +57,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WECHAT_SECRET", "wx-demo-secret", "the mini program's AppSecret (the stub's demo one"
             " by default)", secret=True),
     Setting("WECHAT_TIMEOUT", 5.0, "seconds to wait for WeChat to answer", float),
+    Setting("WECHAT_CALL_BUDGET", 8.0, "seconds one WeChat call may take with its retries: the"
+            " longest a login waits for WeChat", float),
+    Setting("WECHAT_BREAKER_FAILURES", 5, "failed WeChat attempts in a row after which a"
+            " process stops calling it for a cool-down", int),
+    Setting("WECHAT_BREAKER_COOL_DOWN", 30.0, "seconds a process stops calling WeChat before"
+            " one trial call", float),
     Setting("DEPARTMENT_KEYS", "demo-dept:ZGVtby1kZXBhcnRtZW50LWhtYWMta2V5LW5vdC1zZWNyZXQ=",
             "HMAC keys of department systems, `key_id:base64,...` (a demo key by default)",
             secret=True),
@@ -70,10 +78,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_FORMAT", "", "`json` or `text`; default: json in production, text in embedded"),
     Setting("DATABASE_POOL_SIZE", 10, "connections kept per process", int),
     Setting("DATABASE_CONNECT_TIMEOUT", 3, "seconds to wait for a database connection", int),
+    Setting("DATABASE_READ_TIMEOUT", 25, "seconds to wait for the database to answer (MySQL);"
+            " below the gunicorn timeout, so a stalled server gets a 503, not a killed worker",
+            int),
     Setting("REDIS_TIMEOUT", 0.5, "seconds for a Redis connect or command", float),
     Setting("CACHE_TTL", 300, "seconds a cached read lives", int),
     Setting("TRUSTED_PROXIES", 0, "number of reverse proxies whose X-Forwarded-For to trust", int),
     Setting("MAX_CONTENT_LENGTH", 1_048_576, "largest request body in bytes", int),
+    # Retention: days a row of each kind is kept before the daily purge deletes it; 0 keeps
+    # it forever (app/platform/retention.py).
+    Setting("RETENTION_ACCESS_LOG_DAYS", 180, "days certificate access-log entries are kept",
+            int),
+    Setting("RETENTION_PRESENTATIONS_DAYS", 7, "days a presentation's record (which certificate"
+            " a token showed) is kept after the token expired", int),
+    Setting("RETENTION_AUDIT_LOG_DAYS", 1095, "days audit-log entries are kept", int),
+    # Declared now so operators can set them; their tables arrive with cases and push, and
+    # the purge covers them from then on.
+    Setting("RETENTION_UPLOADS_DAYS", 30, "days an uploaded material that joined no case is"
+            " kept (with cases)", int),
+    Setting("RETENTION_INBOX_DAYS", 180, "days inbox messages are kept (with push)", int),
+    Setting("RETENTION_BATCH_SIZE", 1000, "rows the purge deletes per transaction", int),
 )
 
 SECRET_FILE = "dev-secrets.json"
@@ -166,5 +190,7 @@ def _engine_options(database_url: str, values: Mapping[str, Any]) -> dict[str, A
         "pool_size": values["DATABASE_POOL_SIZE"],
         "max_overflow": values["DATABASE_POOL_SIZE"],
         "pool_timeout": 5,
-        "connect_args": {"connect_timeout": values["DATABASE_CONNECT_TIMEOUT"]},
+        "connect_args": {"connect_timeout": values["DATABASE_CONNECT_TIMEOUT"],
+                         "read_timeout": values["DATABASE_READ_TIMEOUT"],
+                         "write_timeout": values["DATABASE_READ_TIMEOUT"]},
     }

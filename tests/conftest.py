@@ -47,14 +47,18 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return TEST_DATABASE_URL or "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
+DEMO_ADMIN_PASSWORD = "demo-password-for-tests"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     personal_numbers.start_capturing_logs()
+    personal_numbers.remember_secrets([*SECRETS.values(), DEMO_ADMIN_PASSWORD])
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     leaks = personal_numbers.leaks_in_captured_logs()
     if leaks:
-        print("\nPERSONAL DATA IN LOGS: clear ID numbers were logged in:\n  "
+        print("\nPERSONAL DATA IN LOGS: clear personal numbers or secrets were logged in:\n  "
               + "\n  ".join(leaks))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -88,7 +92,7 @@ def make_app(database_url: str, wechat_stub: StubServer, signing_key_dir: str
             "DATABASE_URL": database_url,
             "REDIS_URL": TEST_REDIS_URL,
             "CELERY_ALWAYS_EAGER": True,
-            "DEMO_ADMIN_PASSWORD": "demo-password-for-tests",
+            "DEMO_ADMIN_PASSWORD": DEMO_ADMIN_PASSWORD,
             "LOG_FORMAT": "text",
             "WECHAT_API_BASE": wechat_stub.url,
             "SIGNING_KEY_DIR": signing_key_dir,
@@ -106,6 +110,8 @@ def _session_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
     with app.app_context():
         _drop_everything()
         upgrade()
+    # Built before the tables were dropped: what the app recorded then (its signing keys) is gone.
+    reset_local_views(app)
     yield app
 
 
@@ -120,10 +126,12 @@ def _drop_everything() -> None:
 @pytest.fixture
 def app(_session_app: Flask, wechat_stub: StubServer) -> Iterator[Flask]:
     """The migrated app; every row and Redis key a test writes is gone after it, and no row
-    may hold a clear ID number the test used."""
+    may hold a clear personal number or a secret the test used."""
     init_celery(_session_app)
     wechat_stub.state.reset()
     yield _session_app
+    # What WeChat handed the app (access tokens, session keys) is secret too: logs included.
+    personal_numbers.remember_secrets(wechat_stub.state.issued_secrets())
     with _session_app.app_context():
         db.session.remove()
         leaks = personal_numbers.leaks_in_database()
@@ -135,7 +143,7 @@ def app(_session_app: Flask, wechat_stub: StubServer) -> Iterator[Flask]:
     # The emptied tables restart the catalog version and forget the signing keys: every
     # per-process view goes, so the next test reads afresh and records the keys on first use.
     reset_local_views(_session_app)
-    assert not leaks, f"clear ID numbers stored in: {leaks}"
+    assert not leaks, f"clear personal numbers or secrets stored in: {leaks}"
 
 
 @pytest.fixture

@@ -16,10 +16,13 @@ from app.platform.orm import utcnow
 from app.privacy.identifiers import parse_id_number
 from app.privacy.vault import vault
 from app.seed.fake_identifiers import fake_uscc
-from tests.personal_numbers import new_id_number
+from mini_program_stub.real_name import real_names
+from mini_program_stub.wechat_server import StubServer
+from tests.personal_numbers import new_certificate_number, new_id_number, remember_secrets
 
 _serial = itertools.count(1000)
 ADMIN_PASSWORD = "correct-horse-battery"
+remember_secrets([ADMIN_PASSWORD])
 
 
 def create_user(*, openid: str | None = None, name: str | None = "测试用户",
@@ -39,6 +42,16 @@ def create_user(*, openid: str | None = None, name: str | None = "测试用户",
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def real_name_consent(*, stub: StubServer, openid: str, name: str | None = None,
+                      id_number: str | None = None) -> str:
+    """The code WeChat's consent page gives `openid`, whose WeChat real name becomes `name`
+    and `id_number` when both are given (else WeChat keeps whatever it has, or none)."""
+    records = real_names(stub.app)
+    if name is not None and id_number is not None:
+        records.set_record(openid, name, id_number)
+    return records.mint_code(openid)
 
 
 def create_enterprise(*, legal_rep: User | None = None, legal_rep_id_number: str | None = None,
@@ -183,7 +196,7 @@ def issue_certificate(*, kind, holder: User | None = None, id_number: str | None
     serial = str(next(_serial))
     certificate = issue(
         kind, holder_id_number=id_number, holder_uscc=enterprise.uscc if enterprise else None,
-        number=number or f"N{serial}", serial=serial,
+        number=number or new_certificate_number(), serial=serial,
         fields=fields if fields is not None else {
             "name": "李明", "birth_date": "1990-05-12", "address": "五华区翠湖南路1号",
             "licence_class": "C1"},

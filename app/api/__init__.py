@@ -34,7 +34,10 @@ def init_app(app: Flask) -> None:
     from app.api.errors import register_error_handlers, register_jwt_errors
     from app.api.partners import certificates as partner_certificates
     from app.api.permissions import register_jwt_callbacks
+    from app.api.request_bodies import ApiRequest
+    from app.api.security_headers import register_security_headers
 
+    app.request_class = ApiRequest
     api.init_app(app)
     for module in (health, auth, me, enterprises, favorites, home, themes, services, bundles,
                    search, prefill, certificates, verifications, partner_certificates, catalog,
@@ -44,3 +47,4 @@ def init_app(app: Flask) -> None:
     register_error_handlers(app)
     register_jwt_errors(jwt)
     register_jwt_callbacks(jwt)
+    register_security_headers(app)

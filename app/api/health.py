@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import Response
-from flask_smorest import Blueprint
 
 from app.api.errors import error_response
+from app.api.request_bodies import Blueprint
 from app.platform.readiness import check_services
 
 blp = Blueprint("health", __name__, url_prefix="/", description="Process health")

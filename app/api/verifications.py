@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.api.certificates import CertificateTypeRefSchema
 from app.api.permissions import roles_required
+from app.api.request_bodies import Blueprint
 from app.api.schemas import LocalDateTime, RequestSchema
 from app.certificates.presenting import verify
 from app.certificates.signing import jwks_document

@@ -1,0 +1,374 @@
+"""Who gets what: every route of the app × every kind of caller, with the answer each must get.
+
+The objects named in paths belong to the owner (a citizen who is the legal representative of
+an enterprise) or to the catalog. Another citizen gets 404 for the owner's certificates, as
+for ones that do not exist; an enterprise's agent reaches its certificates only while the
+delegation lasts and within its scopes; admin routes answer their roles (super_admin has every
+admin role but not `verifier`); anonymous callers get 401. A route the table does not list
+fails the suite, so a new route is checked from its first day.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from app.catalog.upkeep import commit_catalog_change, create_bundle, put_synonym
+from app.identity.enterprises import find_enterprise
+from app.models.admin import ADMIN_ROLES, VERIFIER_ROLE
+from mini_program_stub.wechat_server import StubServer
+from tests.api.world import (
+    CITIZENS,
+    ERROR_SHAPE,
+    World,
+    api_routes,
+    build_world,
+    create_person,
+    department_headers,
+)
+from tests.factories import (
+    ADMIN_PASSWORD,
+    auth_headers,
+    bind_user,
+    create_certificate_type,
+    create_enterprise,
+    create_item,
+    create_theme,
+    issue_certificate,
+)
+from tests.personal_numbers import new_id_number
+
+ADMINS = (*ADMIN_ROLES, VERIFIER_ROLE)
+CALLERS = (*CITIZENS, *ADMINS, "department", "anonymous")
+_serial = itertools.count(1)
+Value = Any  # a fixed value, or a function of the scene that makes a fresh one per request
+
+
+class Scene(NamedTuple):
+    """What a request is made from: the world, and the WeChat stub (for login codes)."""
+
+    world: World
+    stub: StubServer
+
+
+def everyone(status: int) -> dict[str, int]:
+    """Every caller gets `status`: the route does not ask who calls."""
+    return dict.fromkeys(CALLERS, status)
+
+
+def citizens(status: int, **others: int) -> dict[str, int]:
+    """Mini program users get `status` (unless named); admins 403; the rest 401."""
+    return {**dict.fromkeys(CITIZENS, status), **dict.fromkeys(ADMINS, 403),
+            "department": 401, "anonymous": 401, **others}
+
+
+def owner_only(status: int, stranger: int, **others: int) -> dict[str, int]:
+    """The owner gets `status`, every other citizen `stranger` (unless named)."""
+    return citizens(stranger, owner=status, **others)
+
+
+def admins(role: str, status: int) -> dict[str, int]:
+    """Holders of `role` (and super_admin, for admin roles) get `status`; everyone else with a
+    token 403; the rest 401."""
+    allowed = {role} | ({"super_admin"} if role != VERIFIER_ROLE else set())
+    return {**dict.fromkeys(CITIZENS, 403),
+            **{name: status if name in allowed else 403 for name in ADMINS},
+            "department": 401, "anonymous": 401}
+
+
+def department(status: int) -> dict[str, int]:
+    """Only a signed department system gets `status`; tokens count for nothing (401)."""
+    return {**dict.fromkeys(CALLERS, 401), "department": status}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One route with one object: the request, and what each caller must get."""
+
+    method: str
+    path: str  # as the OpenAPI document writes it: `/x/{name}`
+    expected: dict[str, int]
+    params: dict[str, Value] = field(default_factory=dict)
+    body: Value = None
+    query: dict[str, str] | None = None
+    fresh_session: bool = False  # the request ends the caller's session
+
+    def label(self) -> str:
+        named = ", ".join(f"{name}={getattr(value, '__name__', value)}"
+                          for name, value in self.params.items())
+        return f"{self.method} {self.path}" + (f" ({named})" if named else "")
+
+
+def _made(value: Value, scene: Scene) -> Any:
+    """The value itself, or what its function makes now."""
+    return value(scene) if callable(value) else value
+
+
+# Fresh objects for requests that change or delete what they name, so no cell spoils another.
+def fresh_theme(scene: Scene) -> str:
+    """A new theme's code."""
+    return create_theme(code=f"matrix_{next(_serial)}", name="临时主题").code
+
+
+def fresh_item(scene: Scene) -> str:
+    """A new service item's code (in no bundle)."""
+    return create_item(name="临时事项").code
+
+
+def fresh_bundle(scene: Scene) -> str:
+    """A new bundle's code."""
+    bundle = create_bundle(bundle_body(scene))
+    commit_catalog_change()
+    return bundle.code
+
+
+def fresh_synonym(scene: Scene) -> str:
+    """A new synonym's term."""
+    term = f"临时词{next(_serial)}"
+    put_synonym(term, ["社会保障卡"])
+    commit_catalog_change()
+    return term
+
+
+def fresh_enterprise(scene: Scene) -> str:
+    """Another enterprise the owner represents, with the world's agents bound to it."""
+    owner = scene.world.subject("owner")
+    enterprise = create_enterprise(legal_rep=owner, name="五华云岭物流有限公司")
+    bind_user(user=owner, enterprise=enterprise)
+    for name in ("agent", "expired_agent", "unscoped_agent"):
+        bind_user(user=scene.world.subject(name), enterprise=enterprise, relation="agent",
+                  scopes="cases,certificates")
+    return enterprise.uscc
+
+
+def fresh_agent(scene: Scene) -> str:
+    """The user id of a new agent of the owner's enterprise."""
+    agent = create_person("赵强")
+    enterprise = find_enterprise(scene.world.ids["uscc"])
+    bind_user(user=agent, enterprise=enterprise, relation="agent", scopes="cases")
+    return str(agent.id)
+
+
+def fresh_certificate(scene: Scene) -> str:
+    """The id of a new certificate of the owner's."""
+    owner = scene.world.subject("owner")
+    return str(issue_certificate(kind=create_certificate_type(), holder=owner).id)
+
+
+def bundle_body(scene: Scene) -> dict[str, Any]:
+    """A valid new bundle of two of the world's items."""
+    return {"code": f"B{8000 + next(_serial)}", "name": "临时一件事", "audience": "personal",
+            "items": [scene.world.ids["item"], scene.world.ids["other_item"]],
+            "form": {"fields": [{"name": "phone", "label": "电话", "type": "phone"}]}}
+
+
+def item_body(scene: Scene) -> dict[str, Any]:
+    """A valid new service item."""
+    return {"code": f"XK{next(_serial):05d}001", "name": "临时事项", "department": "测试局",
+            "audience": "personal", "themes": ["social_security"], "regions": ["530000"],
+            "legal_limit_days": 20, "promised_limit_days": 5, "online_level": "全程网办"}
+
+
+def _id(name: str) -> Callable[[Scene], str]:
+    """The world's `name` (e.g. `licence`: the owner's driving licence)."""
+
+    def real(scene: Scene) -> str:
+        return scene.world.ids[name]
+
+    real.__name__ = name
+    return real
+
+
+LICENCE, BUSINESS = {"certificate_id": _id("licence")}, {"certificate_id": _id("business_licence")}
+MINE, ITEM, THEME = {"uscc": _id("uscc")}, {"code": _id("item")}, {"code": _id("theme")}
+PRESENTATION = {"fields": None, "derived": [], "purpose": "酒店入住"}
+
+MATRIX: list[Row] = [
+    Row("GET", "/healthz", everyone(200)),
+    Row("GET", "/readyz", everyone(200)),
+    Row("GET", "/.well-known/jwks.json", everyone(200)),
+    Row("GET", "/api/v1/openapi.json", everyone(200)),
+    Row("GET", "/api/v1/docs", everyone(200)),
+    Row("GET", "/api/v1/docs/assets/docs-init.js", everyone(200)),
+    Row("GET", "/api/v1/docs/assets/{filename}", everyone(200),
+        {"filename": "swagger-ui.css"}),
+    Row("POST", "/api/v1/auth/wechat-login", everyone(200),
+        body=lambda scene: {"code": scene.stub.state.mint_code(f"matrix-{next(_serial)}")}),
+    Row("POST", "/api/v1/auth/admin-login", everyone(200),
+        body={"username": "auditor-account", "password": ADMIN_PASSWORD}),
+    # An access token does not refresh a session: only the refresh token does.
+    Row("POST", "/api/v1/auth/refresh", everyone(401)),
+    Row("POST", "/api/v1/auth/logout", {**everyone(200), "department": 401, "anonymous": 401},
+        fresh_session=True),
+    Row("GET", "/api/v1/me", citizens(200)),
+    # Every citizen of the world is verified already: a second identity is refused.
+    Row("POST", "/api/v1/me/real-name", citizens(409),
+        body=lambda scene: {"name": "李明", "id_number": new_id_number(), "code": "no-such-code"}),
+    # Anyone may ask to be bound: the binding waits until the legal representative adds them.
+    Row("POST", "/api/v1/me/enterprises", citizens(201),
+        body=lambda scene: {"uscc": scene.world.ids["uscc"], "relation": "agent"}),
+    # Agents may end their own binding; strangers are not bound.
+    Row("DELETE", "/api/v1/me/enterprises/{uscc}",
+        citizens(204, other_citizen=404, other_agent=404), {"uscc": fresh_enterprise}),
+    # Enterprises are public record (the credit code registry): a 403 tells nothing private.
+    Row("GET", "/api/v1/me/enterprises/{uscc}/agents", owner_only(200, 403), MINE),
+    Row("POST", "/api/v1/me/enterprises/{uscc}/agents", owner_only(201, 403), MINE,
+        body=lambda scene: {"user_id": str(create_person("赵强").id), "scopes": ["cases"]}),
+    Row("DELETE", "/api/v1/me/enterprises/{uscc}/agents/{user_id}", owner_only(204, 403),
+        {"uscc": _id("uscc"), "user_id": fresh_agent}),
+    Row("GET", "/api/v1/me/favorites", citizens(200)),
+    Row("PUT", "/api/v1/me/favorites/{code}", citizens(204), ITEM),
+    Row("DELETE", "/api/v1/me/favorites/{code}", citizens(204), ITEM),
+    Row("GET", "/api/v1/me/recent", citizens(200)),
+    Row("GET", "/api/v1/home", everyone(200)),
+    Row("GET", "/api/v1/themes", everyone(200)),
+    Row("GET", "/api/v1/services", everyone(200)),
+    Row("GET", "/api/v1/services/hot", everyone(200)),
+    Row("GET", "/api/v1/services/{code}", everyone(200), ITEM),
+    Row("POST", "/api/v1/services/{code}/visits", everyone(202), ITEM, body={}),
+    Row("GET", "/api/v1/bundles", everyone(200)),
+    Row("GET", "/api/v1/bundles/{code}", everyone(200), {"code": _id("bundle")}),
+    Row("GET", "/api/v1/search", everyone(200), query={"q": "驾照"}),
+    Row("GET", "/api/v1/services/{code}/materials/prefill", citizens(200), ITEM),
+    Row("GET", "/api/v1/services/{code}/materials/prefill", owner_only(200, 403, agent=200),
+        {"code": _id("enterprise_item")}, query={"enterprise": "{uscc}"}),
+    Row("GET", "/api/v1/me/certificates", citizens(200)),
+    Row("GET", "/api/v1/me/certificates/{certificate_id}", owner_only(200, 404), LICENCE),
+    Row("GET", "/api/v1/me/certificates/{certificate_id}",
+        owner_only(200, 404, agent=200), BUSINESS),
+    Row("POST", "/api/v1/me/certificates/{certificate_id}/presentations", owner_only(201, 404),
+        LICENCE, body=PRESENTATION),
+    Row("POST", "/api/v1/me/certificates/{certificate_id}/presentations",
+        owner_only(201, 404, agent=201), BUSINESS, body=PRESENTATION),
+    Row("GET", "/api/v1/me/certificates/{certificate_id}/access-log", owner_only(200, 404),
+        LICENCE),
+    Row("GET", "/api/v1/me/certificates/{certificate_id}/access-log",
+        owner_only(200, 404, agent=200), BUSINESS),
+    Row("POST", "/api/v1/verifications", admins(VERIFIER_ROLE, 200), body={"token": "x.y.z"}),
+    Row("POST", "/api/v1/integrations/certificates", department(201), body=lambda scene: {
+        "event_id": f"matrix-{next(_serial)}", "type": "driving_licence",
+        "holder": {"id_number": new_id_number()}, "number": f"MX{next(_serial):08d}",
+        "fields": {"name": "李明"}, "issued_at": "2024-01-01T00:00:00+08:00"}),
+    Row("POST", "/api/v1/integrations/certificates/{certificate_id}/revoke", department(200),
+        {"certificate_id": fresh_certificate},
+        body=lambda scene: {"event_id": f"matrix-{next(_serial)}", "reason": "证件注销"}),
+    Row("POST", "/api/v1/admin/themes", admins("catalog_admin", 201),
+        body=lambda scene: {"code": f"matrix_{next(_serial)}", "name": "临时主题"}),
+    Row("PATCH", "/api/v1/admin/themes/{code}", admins("catalog_admin", 200), THEME,
+        body={"name": "社会保障服务"}),
+    Row("DELETE", "/api/v1/admin/themes/{code}", admins("catalog_admin", 204),
+        {"code": fresh_theme}),
+    Row("POST", "/api/v1/admin/services", admins("catalog_admin", 201), body=item_body),
+    Row("PATCH", "/api/v1/admin/services/{code}", admins("catalog_admin", 200), ITEM,
+        body={"fee": "不收费"}),
+    Row("DELETE", "/api/v1/admin/services/{code}", admins("catalog_admin", 204),
+        {"code": fresh_item}),
+    Row("POST", "/api/v1/admin/bundles", admins("catalog_admin", 201), body=bundle_body),
+    Row("PATCH", "/api/v1/admin/bundles/{code}", admins("catalog_admin", 200),
+        {"code": _id("bundle")}, body={"name": "驾驶证换证一件事"}),
+    Row("DELETE", "/api/v1/admin/bundles/{code}", admins("catalog_admin", 204),
+        {"code": fresh_bundle}),
+    Row("GET", "/api/v1/admin/synonyms", admins("catalog_admin", 200)),
+    Row("PUT", "/api/v1/admin/synonyms/{term}", admins("catalog_admin", 200),
+        {"term": _id("synonym")}, body={"expansions": ["机动车驾驶证"]}),
+    Row("DELETE", "/api/v1/admin/synonyms/{term}", admins("catalog_admin", 204),
+        {"term": fresh_synonym}),
+    Row("GET", "/api/v1/admin/audit-log", admins("auditor", 200)),
+]
+
+
+@pytest.fixture
+def scene(app: Flask, wechat_stub: StubServer) -> Scene:
+    """The world with one account per admin role (and a verifier)."""
+    with app.app_context():
+        world = build_world(admins={role: (role,) for role in ADMINS})
+    return Scene(world, wechat_stub)
+
+
+@pytest.fixture
+def citizens_world(app: Flask) -> World:
+    """The world without admin accounts (their password hashes take a while)."""
+    with app.app_context():
+        return build_world(admins={})
+
+
+def _request_parts(app: Flask, scene: Scene, row: Row) -> tuple[dict[str, str], Any]:
+    with app.app_context():
+        return ({name: str(_made(value, scene)) for name, value in row.params.items()},
+                _made(row.body, scene))
+
+
+def send(client: FlaskClient, app: Flask, scene: Scene, row: Row, caller: str,
+         refused: dict[int, tuple[dict[str, str], Any]]) -> TestResponse:
+    """The row's request as `caller` makes it. A caller who is to succeed gets objects of its
+    own; those who are to be refused share one (they must leave it as it was)."""
+    succeeds = 200 <= row.expected[caller] < 300
+    if succeeds or id(row) not in refused:
+        parts = _request_parts(app, scene, row)
+        if not succeeds:
+            refused[id(row)] = parts
+    params, body = parts if succeeds else refused[id(row)]
+    headers = scene.world.headers.get(caller, {})
+    if row.fresh_session and succeeds:
+        with app.app_context():
+            headers = auth_headers(scene.world.subject(caller))
+    path = row.path.format(**params)
+    query = {name: value.format(**scene.world.ids) for name, value in (row.query or {}).items()}
+    raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+    if caller == "department":
+        headers = department_headers(row.method, path, raw)
+    return client.open(path, method=row.method, headers=headers, query_string=query,
+                       data=raw or None, content_type="application/json" if raw else None)
+
+
+def test_every_route_answers_every_caller_as_the_matrix_says(app, client, scene):
+    wrong, refused = [], {}
+    for row, caller in itertools.product(MATRIX, CALLERS):
+        response = send(client, app, scene, row, caller, refused)
+        expected = row.expected[caller]
+        if response.status_code != expected:
+            wrong.append(f"{row.label()} as {caller}: {response.status_code}, expected "
+                         f"{expected}: {response.get_data(as_text=True)[:160]}")
+        elif response.status_code >= 400:
+            assert response.get_json().keys() >= ERROR_SHAPE, row.label()
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_every_route_of_the_app_has_rows_in_the_matrix(app):
+    assert api_routes(app) - {f"{row.method} {row.path}" for row in MATRIX} == set()
+
+
+def test_every_row_says_what_every_caller_gets():
+    assert [row.label() for row in MATRIX if set(row.expected) != set(CALLERS)] == []
+
+
+def test_certificate_lists_hold_exactly_what_each_caller_reaches(client, citizens_world):
+    ids = citizens_world.ids
+    reaches = {"owner": {ids["licence"], ids["business_licence"]},
+               "agent": {ids["business_licence"]}, "other_citizen": {ids["other_licence"]},
+               "other_agent": {ids["other_business_licence"]}}
+    for caller in CITIZENS:
+        items = client.get("/api/v1/me/certificates",
+                           headers=citizens_world.headers[caller]).get_json()["items"]
+        assert {item["id"] for item in items} == reaches.get(caller, set()), caller
+
+
+@pytest.mark.parametrize("suffix", ["", "/access-log"])
+def test_someone_elses_certificate_answers_like_one_that_does_not_exist(client, citizens_world,
+                                                                      suffix):
+    stranger = citizens_world.headers["other_citizen"]
+
+    def answer(certificate_id: str) -> tuple[int, dict]:
+        response = client.get(f"/api/v1/me/certificates/{certificate_id}{suffix}",
+                              headers=stranger)
+        return response.status_code, {**response.get_json(), "request_id": None}
+
+    assert answer(citizens_world.ids["licence"]) == answer("987654321")
