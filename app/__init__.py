@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import db, jwt, migrate, redis_store
     from app.identity.partner_signing import department_keys
     from app.platform.tasks import init_celery
+    from app.platform.working_days import working_calendar
     from app.privacy.vault import vault
     from app.wechat import wechat_client
 
@@ -63,7 +64,7 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True)
     jwt.init_app(app)
     redis_store.init_app(app)
-    for service in (vault, wechat_client, department_keys, signing_keys):
+    for service in (vault, wechat_client, department_keys, signing_keys, working_calendar):
         service.init_app(app)
     init_celery(app)
     if app.config["TRUSTED_PROXIES"]:

@@ -92,6 +92,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_PRESENTATIONS_DAYS", 7, "days a presentation's record (which certificate"
             " a token showed) is kept after the token expired", int),
     Setting("RETENTION_AUDIT_LOG_DAYS", 1095, "days audit-log entries are kept", int),
+    Setting("WORKING_CALENDAR_DAYS_OFF", "", "extra days off for time limits, ISO dates"
+            " separated by commas (a local holiday, or next year's before its notice ships)"),
+    Setting("WORKING_CALENDAR_MAKEUP_DAYS", "", "extra make-up working days (调休), ISO dates"
+            " separated by commas"),
     # Declared now so operators can set them; their tables arrive with cases and push, and
     # the purge covers them from then on.
     Setting("RETENTION_UPLOADS_DAYS", 30, "days an uploaded material that joined no case is"

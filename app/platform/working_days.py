@@ -108,9 +108,8 @@ def build_calendar(extra_days_off: Iterable[date] = (),
 
 def _calendar_of(app: Flask) -> WorkingCalendar:
     calendar = build_calendar(
-        parse_days("WORKING_CALENDAR_DAYS_OFF", app.config.get("WORKING_CALENDAR_DAYS_OFF", "")),
-        parse_days("WORKING_CALENDAR_MAKEUP_DAYS",
-                   app.config.get("WORKING_CALENDAR_MAKEUP_DAYS", "")))
+        parse_days("WORKING_CALENDAR_DAYS_OFF", app.config["WORKING_CALENDAR_DAYS_OFF"]),
+        parse_days("WORKING_CALENDAR_MAKEUP_DAYS", app.config["WORKING_CALENDAR_MAKEUP_DAYS"]))
     for year in range(min(calendar.years, default=0), max(calendar.years, default=0) + 2):
         if year >= date.today().year and not calendar.knows(year):
             log.warning("working calendar: no holidays known for %s; only weekends count", year)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.config import ConfigError
-from app.platform.working_days import build_calendar, parse_days
+from app.platform.working_days import build_calendar, parse_days, working_calendar
 
 CALENDAR = build_calendar()
 
@@ -81,3 +81,17 @@ def test_days_in_settings_must_be_iso_dates():
     assert parse_days("X", " 2026-12-01, 2026-12-02 ,") == {date(2026, 12, 1), date(2026, 12, 2)}
     with pytest.raises(ConfigError, match="X"):
         parse_days("X", "2026-13-01")
+
+
+def test_the_app_builds_its_calendar_from_its_settings(make_app):
+    app = make_app(WORKING_CALENDAR_DAYS_OFF="2026-12-01",
+                   WORKING_CALENDAR_MAKEUP_DAYS="2026-12-05")
+    with app.app_context():
+        calendar = working_calendar()
+    assert not calendar.is_working_day(date(2026, 12, 1))
+    assert calendar.is_working_day(date(2026, 12, 5))
+
+
+def test_an_app_with_a_bad_day_in_its_settings_does_not_start(make_app):
+    with pytest.raises(ConfigError, match="WORKING_CALENDAR_DAYS_OFF"):
+        make_app(WORKING_CALENDAR_DAYS_OFF="2026-02-30")
