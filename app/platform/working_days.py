@@ -110,10 +110,10 @@ def _calendar_of(app: Flask) -> WorkingCalendar:
     calendar = build_calendar(
         parse_days("WORKING_CALENDAR_DAYS_OFF", app.config["WORKING_CALENDAR_DAYS_OFF"]),
         parse_days("WORKING_CALENDAR_MAKEUP_DAYS", app.config["WORKING_CALENDAR_MAKEUP_DAYS"]))
-    for year in range(min(calendar.years, default=0), max(calendar.years, default=0) + 2):
-        if year >= date.today().year and not calendar.knows(year):
+    this_year = date.today().year
+    for year in (this_year, this_year + 1):
+        if not calendar.knows(year):
             log.warning("working calendar: no holidays known for %s; only weekends count", year)
-            break
     return calendar
 
 
