@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
+from app.api.docs import ErrorSchema
 from app.api.me import MeSchema
 from app.api.rate_limits import limit_by_ip
 from app.api.request_bodies import Blueprint
@@ -68,6 +69,8 @@ def _pair(pair) -> dict:
 @limit_by_ip("auth_wechat_login", limit=60, window_seconds=60)
 @blp.arguments(WeChatLoginSchema())
 @blp.response(200, UserLoginSchema)
+@blp.alt_response(401, schema=ErrorSchema,
+                  description="the wx.login code is invalid or was already used")
 def wechat_login(body: dict) -> dict:
     """Log in with the code from wx.login; the first login creates the user."""
     user, pair, created = login_with_code(body["code"])
@@ -106,6 +109,11 @@ def logout() -> dict:
 @limit_by_ip("auth_admin_login", limit=30, window_seconds=60)
 @blp.arguments(AdminLoginSchema())
 @blp.response(200, AdminLoginResultSchema)
+@blp.alt_response(401, schema=ErrorSchema,
+                  description="wrong username or password, or the account is disabled")
+@blp.alt_response(429, schema=ErrorSchema,
+                  description="too many logins from this address, or the account is locked"
+                              " after five wrong passwords (account_locked)")
 def login_admin(body: dict) -> dict:
     """Log an admin or verifier account in; five wrong passwords in 15 minutes lock it."""
     account, pair = admin_login(body["username"], body["password"])

@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, Response, render_template, send_from_directo
 from werkzeug.exceptions import HTTPException
 
 from app.api.converters import PATH_CONVERTERS, converter_schema
+from app.api.error_statuses import ErrorStatusesPlugin
 from app.api.validators import documented_rules
 
 
@@ -40,6 +41,9 @@ def schema_name(schema: type[ma.Schema] | ma.Schema) -> str:
 
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
+    # No catch-all `default`: each operation lists the error statuses it answers
+    # (error_statuses.py), so an answer the document leaves out is a finding.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -52,6 +56,8 @@ class Api(flask_smorest.Api):
         spec_kwargs = kwargs.setdefault("spec_kwargs", {})
         plugin = spec_kwargs.setdefault("marshmallow_plugin",
                                         MarshmallowPlugin(schema_name_resolver=schema_name))
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()),
+                                        ErrorStatusesPlugin()]
         super().init_app(app, *args, **kwargs)
         plugin.converter.add_attribute_function(documented_rules)
         if "bearerAuth" not in self.spec.components.security_schemes:

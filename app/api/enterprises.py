@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_jwt_extended import current_user
 
+from app.api.docs import ErrorSchema
 from app.api.me import EnterpriseBindingSchema
 from app.api.permissions import user_required
 from app.api.request_bodies import Blueprint
@@ -65,6 +66,8 @@ class AgentListSchema(ma.Schema):
 @user_required
 @blp.arguments(BindEnterpriseSchema())
 @blp.response(201, EnterpriseBindingSchema)
+@blp.alt_response(404, schema=ErrorSchema,
+                  description="no enterprise is registered under the credit code")
 def post_enterprise(body: dict) -> dict:
     """Bind the caller to an enterprise as its legal representative or an agent."""
     binding = bind(current_user, check_uscc(body["uscc"]), body["relation"])
@@ -75,6 +78,7 @@ def post_enterprise(body: dict) -> dict:
 @blp.delete("/<uscc:uscc>")
 @user_required
 @blp.response(204)
+@blp.alt_response(422, schema=ErrorSchema, description="the credit code's check character is wrong")
 def delete_enterprise(uscc: str) -> None:
     """Unbind the caller from an enterprise."""
     unbind(current_user, uscc)
@@ -84,6 +88,7 @@ def delete_enterprise(uscc: str) -> None:
 @blp.get("/<uscc:uscc>/agents")
 @user_required
 @blp.response(200, AgentListSchema)
+@blp.alt_response(422, schema=ErrorSchema, description="the credit code's check character is wrong")
 def get_agents(uscc: str) -> dict:
     """The enterprise's agents (legal representative only)."""
     return {"items": agent_views(agents_of(current_user, uscc))}
@@ -93,6 +98,8 @@ def get_agents(uscc: str) -> dict:
 @user_required
 @blp.arguments(AgentGrantSchema())
 @blp.response(201, AgentSchema)
+@blp.alt_response(409, schema=ErrorSchema,
+                  description="the user is the enterprise's legal representative")
 def post_agent(body: dict, uscc: str) -> dict:
     """Delegate a user as the enterprise's agent, within scopes and until an expiry."""
     binding = delegate_agent(current_user, uscc, user_id=body.get("user_id"),
@@ -105,6 +112,7 @@ def post_agent(body: dict, uscc: str) -> dict:
 @blp.delete("/<uscc:uscc>/agents/<id:user_id>")
 @user_required
 @blp.response(204)
+@blp.alt_response(422, schema=ErrorSchema, description="the credit code's check character is wrong")
 def delete_agent(uscc: str, user_id: int) -> None:
     """Revoke an agent's delegation."""
     revoke_agent(current_user, uscc, user_id)

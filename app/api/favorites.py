@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_jwt_extended import current_user
 
 from app.api.catalog_schemas import ItemListSchema
+from app.api.docs import ErrorSchema
 from app.api.permissions import user_required
 from app.api.request_bodies import Blueprint
 from app.catalog.personal_lists import add_favorite, favorites, recent, remove_favorite
@@ -25,6 +26,7 @@ def get_favorites() -> dict:
 @blp.put("/favorites/<item_code:code>")
 @user_required
 @blp.response(204)
+@blp.alt_response(409, schema=ErrorSchema, description="the favourites list is full")
 def put_favorite(code: str) -> None:
     """Add an item to the favourites (idempotent)."""
     add_favorite(current_user, code)

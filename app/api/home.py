@@ -9,6 +9,7 @@ from app.api.catalog_schemas import (
     ItemSummarySchema,
     RecommendedItemSchema,
 )
+from app.api.docs import ErrorSchema
 from app.api.http_cache import short_lived
 from app.api.permissions import optional_user
 from app.api.request_bodies import Blueprint
@@ -41,6 +42,8 @@ class HomeSchema(ma.Schema):
 @short_lived(0, private=True)
 @blp.arguments(HomeQuerySchema(), location="query")
 @blp.response(200, HomeSchema)
+@blp.alt_response(401, schema=ErrorSchema,
+                  description="a token came with the request and is invalid, expired or revoked")
 @prebuilt
 def get_home(query: dict) -> dict:
     """Pinned and hot for everyone; with a login also recommended (with reasons), recent and

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_jwt_extended import current_user
 
+from app.api.docs import ErrorSchema
 from app.api.permissions import user_required
 from app.api.request_bodies import Blueprint
 from app.api.schemas import LocalDateTime, RequestSchema
@@ -66,6 +67,10 @@ def get_me() -> dict:
 @user_required
 @blp.arguments(RealNameSchema())
 @blp.response(200, MeSchema)
+@blp.alt_response(409, schema=ErrorSchema,
+                  description="the account is verified as another person, or the ID number"
+                              " is bound to another account")
+@blp.alt_response(429, schema=ErrorSchema, description="too many verification attempts")
 def post_real_name(body: dict) -> dict:
     """Verify the caller's real name with WeChat's real-name check (at most 5 tries an hour)."""
     verify_real_name(current_user, body["name"], body["id_number"], body["code"])

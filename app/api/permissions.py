@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from flask_jwt_extended import JWTManager, current_user, get_jwt, verify_jwt_in_request
 
+from app.api.error_statuses import note_errors
 from app.identity.sessions import caller_of, session_is_revoked
 from app.models import AdminAccount, User
 from app.platform.errors import Forbidden
@@ -42,7 +43,8 @@ def _require(check: Callable[[], None], refresh: bool = False) -> Callable[[F], 
         apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}),
                                 "security": [{BEARER_AUTH: []}]}
         wrapper._apidoc = apidoc  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        # 401 without a valid token; 403 for a caller of the wrong kind or roles.
+        return note_errors(wrapper, 401, 403)  # type: ignore[return-value]
 
     return decorator
 

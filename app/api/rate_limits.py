@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from flask import request
 
+from app.api.error_statuses import note_errors
 from app.platform.rate_limit import RateLimit, enforce
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,6 +28,6 @@ def limit_by_ip(scope: str, limit: int, window_seconds: int) -> Callable[[F], F]
             enforce(scope, client_ip(), rule)
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return note_errors(wrapper, 429)  # type: ignore[return-value]
 
     return decorator

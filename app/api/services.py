@@ -9,6 +9,7 @@ from app.api.catalog_schemas import (
     ItemListSchema,
     ItemPageSchema,
 )
+from app.api.docs import ErrorSchema
 from app.api.http_cache import short_lived, versioned
 from app.api.permissions import optional_user
 from app.api.rate_limits import limit_by_ip
@@ -84,6 +85,8 @@ def get_guide(code: str) -> dict:
 @limit_by_ip("service_visits", limit=120, window_seconds=60)  # keeps the ranking honest
 @blp.arguments(VisitSchema(), required=False)  # a bare beacon counts too
 @blp.response(202, VisitResultSchema)
+@blp.alt_response(401, schema=ErrorSchema,
+                  description="a token came with the request and is invalid, expired or revoked")
 def post_visit(body: dict, code: str) -> dict:
     """Record a use of an item: feeds the hot ranking and, when logged in, the recent list."""
     user = optional_user()

@@ -13,6 +13,7 @@ from flask_jwt_extended import current_user
 
 from app.api.bundles import BundleSchema
 from app.api.catalog_schemas import GuideSchema
+from app.api.docs import ErrorSchema
 from app.api.permissions import roles_required
 from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema
@@ -176,6 +177,7 @@ def _commit(action: str, target_type: str, target_id: str, details: dict | None 
 @roles_required("catalog_admin")
 @blp.arguments(ThemeInSchema())
 @blp.response(201, ThemeOutSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="a theme with that code exists")
 def post_theme(body: dict) -> Theme:
     """Create a theme."""
     theme = create_theme(body)
@@ -207,6 +209,7 @@ def delete_theme(code: str) -> None:
 @roles_required("catalog_admin")
 @blp.arguments(ItemInSchema())
 @blp.response(201, GuideSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="an item with that code exists")
 def post_service(body: dict) -> dict:
     """Create a service item with its guide."""
     create_item(body)
@@ -230,6 +233,7 @@ def patch_service(body: dict, code: str) -> dict:
 @blp.delete("/services/<item_code:code>")
 @roles_required("catalog_admin")
 @blp.response(204)
+@blp.alt_response(409, schema=ErrorSchema, description="the item belongs to a bundle")
 def delete_service(code: str) -> None:
     """Delete a service item."""
     remove_item(code)
@@ -240,6 +244,7 @@ def delete_service(code: str) -> None:
 @roles_required("catalog_admin")
 @blp.arguments(BundleInSchema())
 @blp.response(201, BundleSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="a bundle with that code exists")
 def post_bundle(body: dict) -> dict:
     """Create a bundle of items with one form."""
     create_bundle(body)

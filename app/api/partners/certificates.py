@@ -7,6 +7,7 @@ import uuid
 import marshmallow as ma
 from flask import g
 
+from app.api.docs import ErrorSchema
 from app.api.partners.signing import department_signed
 from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema
@@ -69,6 +70,9 @@ class IssuedSchema(ma.Schema):
 @department_signed
 @blp.arguments(IssueSchema())
 @blp.response(201, IssuedSchema)
+@blp.alt_response(409, schema=ErrorSchema,
+                  description="the certificate number exists, or the event id was used for"
+                              " another operation")
 def post_certificate(body: dict) -> tuple[dict, int]:
     """Issue a certificate to a person (by ID number) or an enterprise (by USCC)."""
 
@@ -90,6 +94,8 @@ def post_certificate(body: dict) -> tuple[dict, int]:
 @department_signed
 @blp.arguments(RevokeSchema())
 @blp.response(200, IssuedSchema)
+@blp.alt_response(409, schema=ErrorSchema,
+                  description="the event id was used for another operation")
 def post_revocation(body: dict, certificate_id: str) -> tuple[dict, int]:
     """Revoke a certificate; presentations already handed out stop verifying at once."""
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from app.api.error_statuses import note_errors
 from app.identity.partner_signing import (
     MAX_SKEW_SECONDS,
     SIGNATURE_PATTERN,
@@ -48,4 +49,4 @@ def department_signed(view: F) -> F:
     wrapper._apidoc = {**getattr(wrapper, "_apidoc", {})}  # type: ignore[attr-defined]
     wrapper._apidoc["manual_doc"] = {  # type: ignore[attr-defined]
         **wrapper._apidoc.get("manual_doc", {}), "parameters": SIGNATURE_HEADERS}
-    return wrapper  # type: ignore[return-value]
+    return note_errors(wrapper, 401)  # type: ignore[return-value]
