@@ -3,12 +3,14 @@
 From the repository root: `.venv/bin/python bench/presentations.py [--seconds 3]`.
 One process, one thread. Measures raw `cryptography` Ed25519 sign and verify of the same signing
 input (the ceiling), then `sign_presentation` and `verify_presentation` of a realistic claim set,
-a forged token's rejection and `qr_svg`; prints ops/s with the domain/raw ratios, the token
-length and its QR version, and records them, dated, in bench/RESULTS.md.
+a forged token's rejection and `qr_svg`, next to the QR path it replaced (segno scoring all 8
+masks, and its SVG writer); prints ops/s with the domain/raw ratios, ms per QR before and after,
+the token length and its QR version, and records them, dated, in bench/RESULTS.md.
 """
 
 import argparse
 import base64
+import io
 import json
 import os
 import statistics
@@ -17,13 +19,14 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+import segno
 from errors import BenchError
 from machine import cpu_busy_percent, cpu_ticks, machine_line
 from paths import REPO_DIR, RESULTS_FILE
 from presentation_http import DATABASE_URL, REDIS_URL, http_verify_throughput
 from results import write_section
 
-from app.certificates.qr import make_qr, qr_svg
+from app.certificates.qr import QR_BORDER, QR_MASK, QR_SCALE, make_qr, qr_svg
 from app.certificates.tokens import (
     MAX_TOKEN_LENGTH,
     VerificationFailure,
@@ -36,6 +39,10 @@ from app.certificates.tokens import (
 ROUNDS = 3  # each figure is the median of this many interleaved rounds: drift hits all alike
 QUIET_PERCENT = 5.0  # others' share of the machine under which a run counts as undisturbed
 BATCH = 200  # calls between clock reads, so the timer costs nothing measurable
+QR_BEFORE = "qr_svg before (segno, best of 8 masks)"
+QR_AFTER = f"qr_svg (zint, mask {QR_MASK}, run-length SVG path)"
+# ~60 ms a call: a batch of 200 would outlast a round
+SLOW_BATCHES = {QR_BEFORE: 5}
 
 # What a hotel check-in presentation of an ID card discloses, shaped as the app signs it: no
 # certificate identifier (the server keeps which certificate the jti shows).
@@ -59,15 +66,23 @@ def forge(token: str) -> str:
     return ".".join([header, base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), signature])
 
 
-def ops_per_second(operation: Callable[[], object], seconds: float) -> float:
+def segno_qr_svg(token: str) -> str:
+    """The QR SVG as it was drawn before: segno picks the best of 8 masks in pure Python."""
+    out = io.BytesIO()
+    segno.make(token, error="q", micro=False).save(
+        out, kind="svg", scale=QR_SCALE, border=QR_BORDER, xmldecl=False, svgns=True, nl=False)
+    return out.getvalue().decode("utf-8")
+
+
+def ops_per_second(operation: Callable[[], object], seconds: float, batch: int = BATCH) -> float:
     """Calls per second of operation, run for about `seconds`."""
     calls = 0
     started = time.perf_counter()
     deadline = started + seconds
     while True:
-        for _ in range(BATCH):
+        for _ in range(batch):
             operation()
-        calls += BATCH
+        calls += batch
         now = time.perf_counter()
         if now >= deadline:
             return calls / (now - started)
@@ -118,7 +133,8 @@ def main() -> None:
         "raw verify": lambda: public_key.verify(signature, signing_input),
         "verify_presentation": lambda: verify_presentation(token, public_keys, now=now),
         "verify_presentation, forged (bad_signature)": reject_forged,
-        "qr_svg": lambda: qr_svg(token),
+        QR_BEFORE: lambda: segno_qr_svg(token),
+        QR_AFTER: lambda: qr_svg(token),
     }
     for operation in operations.values():  # warm-up and sanity
         operation()
@@ -136,6 +152,9 @@ def main() -> None:
                  "verify_presentation, forged (bad_signature)": "raw verify"}
     table = rates_table(rates, baselines)
     print(table)
+    qr_line = qr_figures(rounds, others)
+    print(qr_line)
+    table += "\n\n" + qr_line
 
     if args.http_tokens:
         figures = http_verify_throughput(args.http_tokens, database_url=args.database_url,
@@ -160,7 +179,8 @@ def measure(operations: dict[str, Callable[[], object]], seconds: float,
     machine_before, own_before, wall_before = cpu_ticks(), time.process_time(), time.monotonic()
     for _ in range(ROUNDS):
         for name, operation in operations.items():
-            rounds[name].append(ops_per_second(operation, seconds / ROUNDS))
+            rounds[name].append(ops_per_second(operation, seconds / ROUNDS,
+                                               SLOW_BATCHES.get(name, BATCH)))
     others = others_cpu_percent(machine_before, cpu_ticks(), time.process_time() - own_before,
                                 time.monotonic() - wall_before)
     return rounds, others
@@ -175,13 +195,28 @@ def rates_table(rates: dict[str, float], baselines: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def qr_figures(rounds: dict[str, list[float]], others: float) -> str:
+    """Ms per QR before and after: median and range over the rounds, and the speed-up."""
+    def ms(name: str) -> tuple[float, float, float]:
+        values = sorted(1e3 / rate for rate in rounds[name])
+        return statistics.median(values), values[0], values[-1]
+
+    before, after = ms(QR_BEFORE), ms(QR_AFTER)
+    shared = "shared" if others > QUIET_PERCENT else "quiet"
+    return (f"QR per presentation: before {before[0]:.2f} ms ({before[1]:.2f}–{before[2]:.2f}),"
+            f" after {after[0]:.3f} ms ({after[1]:.3f}–{after[2]:.3f}), median (range) of"
+            f" {ROUNDS} rounds; {before[0] / after[0]:.0f}× faster; machine {shared}"
+            f" (others {others:.0f}% of its CPU)")
+
+
 def record(args: argparse.Namespace, busy_before: float, others: float, attempt: int,
            token_length: int, qr_version: int, qr_error: str, table: str) -> None:
     """Write this run's section of RESULTS.md; a rerun with the same heading replaces it."""
     write_section(f"Presentation tokens, {date.today().isoformat()}, in process", "\n".join([
         f"- machine: {machine_line()}; {busy_before:.0f}% of its CPU busy just before, other "
         f"processes {others:.0f}% during the run (try {attempt} of at most {args.tries})",
-        f"- command: `.venv/bin/python bench/presentations.py --seconds {args.seconds:g}` (one "
+        f"- command: `.venv/bin/python bench/presentations.py --seconds {args.seconds:g}"
+        f"{' --http-tokens 0' if not args.http_tokens else ''}` (one "
         f"process, one thread; each figure the median of {ROUNDS} interleaved rounds)",
         "- claims: id_card, 3 disclosed Chinese fields, age_over_18, purpose, iss, "
         f"sub, jti (`CLAIMS` in bench/presentations.py); token {token_length} characters, "

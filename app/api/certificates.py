@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_jwt_extended import current_user
 
+from app.api.docs import ErrorSchema
 from app.api.permissions import user_required
 from app.api.request_bodies import Blueprint
 from app.api.schemas import LocalDateTime, PageQuerySchema, PageSchema, RequestSchema
@@ -71,11 +72,17 @@ class PresentationRequestSchema(RequestSchema):
                                                       " the birth date"})
     purpose = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
                                metadata={"example": "酒店入住登记"})
+    qr = ma.fields.Boolean(load_default=True,
+                           metadata={"description": "false: the token alone, qr_svg null, for"
+                                                    " clients that draw the QR code themselves"})
 
 
 class PresentationSchema(ma.Schema):
     token = ma.fields.String(metadata={"description": "compact JWS (EdDSA), 60 s, one-time"})
-    qr_svg = ma.fields.String()
+    qr_svg = ma.fields.String(allow_none=True,
+                              metadata={"description": "the token as a QR code (error correction"
+                                                       " Q, 4-module quiet zone), one inline SVG"
+                                                       " element; null when qr is false"})
     expires_at = LocalDateTime()
     fields = ma.fields.List(ma.fields.String())
     derived = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean())
@@ -117,10 +124,13 @@ def get_certificate(certificate_id: int) -> dict:
 @user_required
 @blp.arguments(PresentationRequestSchema())
 @blp.response(201, PresentationSchema)
+@blp.alt_response(409, schema=ErrorSchema,
+                  description="the certificate is revoked or expired and cannot be presented")
 def post_presentation(body: dict, certificate_id: int) -> dict:
     """Show the certificate: a signed token and its QR, valid 60 s, usable once."""
     certificate = certificate_for(current_user, certificate_id)
-    shown = present(current_user, certificate, body["fields"], body["derived"], body["purpose"])
+    shown = present(current_user, certificate, body["fields"], body["derived"], body["purpose"],
+                    with_qr=body["qr"])
     db.session.commit()
     return shown
 

@@ -44,7 +44,7 @@ def _birth_date(values: dict[str, Any], holder: User) -> date | None:
 
 
 def present(holder: User, certificate: Certificate, fields: list[str] | None,
-            derived: list[str], purpose: str) -> dict[str, Any]:
+            derived: list[str], purpose: str, *, with_qr: bool = True) -> dict[str, Any]:
     """Sign a 60-second, one-time token carrying only the chosen fields and derived claims."""
     status = certificate.status_at(utcnow())
     if status != "valid":
@@ -79,7 +79,9 @@ def present(holder: User, certificate: Certificate, fields: list[str] | None,
                                 expires_at=expires_at))
     log_access(certificate, "present", actor_kind="holder", actor_id=holder.id,
                purpose=purpose, outcome="issued")
-    return {"token": token, "qr_svg": qr_svg(token), "expires_at": expires_at,
+    # A client that draws the QR itself asks for the token alone (qr_svg null).
+    return {"token": token, "qr_svg": qr_svg(token) if with_qr else None,
+            "expires_at": expires_at,
             "fields": sorted(claims["fields"]), "derived": claims.get("derived", {})}
 
 

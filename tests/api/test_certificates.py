@@ -67,9 +67,17 @@ def test_presentation_is_a_short_lived_signed_token_with_a_qr(client, holder, li
     assert body["fields"] == ["licence_class", "name"] and body["derived"] == {"age_over_18": True}
 
 
+def test_a_client_that_draws_its_own_qr_gets_the_token_alone(client, holder, licence):
+    response = present(client, holder, licence, fields=["name"], qr=False)
+    body = response.get_json()
+    assert response.status_code == 201
+    assert body["qr_svg"] is None
+    assert body["token"].count(".") == 2 and body["fields"] == ["name"]
+
+
 @pytest.mark.parametrize("body,field", [
     ({"fields": ["blood_type"]}, "fields"), ({"derived": ["age_over_21"]}, "derived"),
-    ({"purpose": ""}, "purpose"),
+    ({"purpose": ""}, "purpose"), ({"qr": "maybe"}, "qr"),
 ])
 def test_bad_presentation_requests_are_422_naming_the_field(client, holder, licence, body,
                                                             field):
