@@ -26,11 +26,12 @@ QUERY_REFUSED = 422
 SERVICE_DOWN = 503       # the database, Redis or WeChat cannot be reached
 
 
-def note_errors(view: F, *statuses: int) -> F:
-    """Note on `view` error statuses that a decorator of it answers, for the document."""
+def note_errors(view: F, *statuses: int, **manual_doc: Any) -> F:
+    """Note on `view` error statuses that a decorator of it answers, and any other operation
+    fields it implies (`security`, `parameters`), for the document."""
     # flask-smorest reads manual docs from `_apidoc` (functools.wraps copied the inner one).
     apidoc = dict(getattr(view, "_apidoc", {}))
-    manual = dict(apidoc.get("manual_doc", {}))
+    manual = {**apidoc.get("manual_doc", {}), **manual_doc}
     manual[NOTED] = sorted(set(manual.get(NOTED, ())) | set(statuses))
     apidoc["manual_doc"] = manual
     view._apidoc = apidoc  # type: ignore[attr-defined]

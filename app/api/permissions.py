@@ -37,14 +37,10 @@ def _require(check: Callable[[], None], refresh: bool = False) -> Callable[[F], 
             check()
             return view(*args, **kwargs)
 
-        # Tell the OpenAPI document that the route takes a bearer token (flask-smorest's
-        # `_apidoc` is how blp.doc() does it; functools.wraps copied the inner one here).
-        apidoc = dict(getattr(wrapper, "_apidoc", {}))
-        apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}),
-                                "security": [{BEARER_AUTH: []}]}
-        wrapper._apidoc = apidoc  # type: ignore[attr-defined]
-        # 401 without a valid token; 403 for a caller of the wrong kind or roles.
-        return note_errors(wrapper, 401, 403)  # type: ignore[return-value]
+        # The route takes a bearer token: 401 without a valid one; 403 for a caller of the
+        # wrong kind or roles.
+        return note_errors(wrapper, 401, 403,  # type: ignore[return-value]
+                           security=[{BEARER_AUTH: []}])
 
     return decorator
 

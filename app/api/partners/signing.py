@@ -45,8 +45,5 @@ def department_signed(view: F) -> F:
             request.method, request.path, request.get_data())
         return view(*args, **kwargs)
 
-    # flask-smorest reads a view's manual docs from `_apidoc` (functools.wraps copied it here).
-    wrapper._apidoc = {**getattr(wrapper, "_apidoc", {})}  # type: ignore[attr-defined]
-    wrapper._apidoc["manual_doc"] = {  # type: ignore[attr-defined]
-        **wrapper._apidoc.get("manual_doc", {}), "parameters": SIGNATURE_HEADERS}
-    return note_errors(wrapper, 401)  # type: ignore[return-value]
+    return note_errors(wrapper, 401,  # type: ignore[return-value]
+                       parameters=SIGNATURE_HEADERS)
