@@ -26,6 +26,8 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 # Ports nothing listens on, to play an unreachable server without stopping a shared one.
 CLOSED_MYSQL_URL = "mysql+pymysql://root@127.0.0.1:9/zsb?charset=utf8mb4"
 CLOSED_REDIS_URL = "redis://127.0.0.1:9/0"
+# The keys every error answer carries (DESIGN.md, rule 1); `errors` only when fields are named.
+ERROR_SHAPE = frozenset({"code", "status", "error", "message", "request_id"})
 
 
 def _key() -> str:

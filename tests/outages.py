@@ -25,11 +25,10 @@ from app.identity.partner_signing import signature
 from app.platform import local_rate_limit
 from app.platform.tasks import init_celery
 from mini_program_stub.wechat_server import StubServer
-from tests.conftest import SECRETS
+from tests.conftest import ERROR_SHAPE, SECRETS
 from tests.waiting import wait_until
 
 REDIS_SERVER = shutil.which("redis-server")
-ERROR_SHAPE = {"code", "status", "error", "message", "request_id"}
 
 
 @contextmanager

@@ -27,13 +27,13 @@ from app.models.admin import ADMIN_ROLES, VERIFIER_ROLE
 from mini_program_stub.wechat_server import StubServer
 from tests.api.world import (
     CITIZENS,
-    ERROR_SHAPE,
     World,
     api_routes,
     build_world,
     create_person,
     department_headers,
 )
+from tests.conftest import ERROR_SHAPE
 from tests.factories import (
     ADMIN_PASSWORD,
     auth_headers,

@@ -23,9 +23,8 @@ from app.platform.errors import (
     Unauthenticated,
     Unavailable,
 )
-from tests.conftest import CLOSED_MYSQL_URL
+from tests.conftest import CLOSED_MYSQL_URL, ERROR_SHAPE
 
-SHAPE = {"code", "status", "error", "message", "request_id"}
 DOMAIN_ERRORS = {
     "invalid": InvalidInput("region", "行政区划代码应为 6 位数字", ["not a region"]),
     "unauthenticated": Unauthenticated("登录凭证已失效", error="token_revoked"),
@@ -81,7 +80,7 @@ def probe_client(app, make_app):
 def assert_error_shape(response, status: int, error: str) -> dict:
     body = response.get_json()
     assert response.status_code == status
-    assert set(body) >= SHAPE
+    assert set(body) >= ERROR_SHAPE
     assert body["code"] == status
     assert body["error"] == error
     assert body["request_id"] == response.headers["X-Request-ID"]
@@ -114,7 +113,7 @@ def test_body_that_is_not_json_is_a_4xx_not_a_500(probe_client):
     response = probe_client.post("/api/v1/_probe/echo", data="{not json",
                                  content_type="application/json")
     assert 400 <= response.status_code < 500
-    assert set(response.get_json()) >= SHAPE
+    assert set(response.get_json()) >= ERROR_SHAPE
 
 
 def test_missing_token_is_401_unauthorized(probe_client):

@@ -35,8 +35,8 @@ from app.api.errors import error_response
 from app.certificates.tokens import generate_signing_key, key_to_pem
 from app.models.admin import ACCOUNT_ROLES
 from tests.api.fuzz_inputs import FuzzRequest, fuzz_requests, send
-from tests.api.world import ERROR_SHAPE, World, api_routes, build_world
-from tests.conftest import SECRETS
+from tests.api.world import World, api_routes, build_world
+from tests.conftest import ERROR_SHAPE, SECRETS
 from tests.personal_numbers import find_leaks, watched
 
 DOCUMENT = "/api/v1/openapi.json"

@@ -43,7 +43,6 @@ CITIZENS = ("owner", "agent", "other_citizen", "other_agent", "expired_agent", "
 _birthdays = (date(1950, 1, 1) + timedelta(days=n) for n in itertools.count())
 _PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # The keys of the one error shape (DESIGN.md) that every failure answers in.
-ERROR_SHAPE = {"code", "status", "error", "message", "request_id"}
 # Regions of the catalog (a county, the province, a prefecture) and one it does not know.
 REGIONS = ("530102", "530000", "530300", "530199")
 
