@@ -166,7 +166,7 @@ def msg_sec_check(state: WeChatState) -> dict[str, Any]:
     )
     if not well_formed:
         raise WeChatError(47001)
-    suggest, label, word = state.check_text(openid, content)
+    suggest, label, word = state.check_text(openid, content, scene)
     detail = [{"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label,
                "prob": 90}]
     if word is not None:
@@ -224,6 +224,12 @@ def mint_code() -> tuple[Response, int]:
 def list_messages() -> Response:
     """The subscribe messages the stub accepted, optionally for one touser."""
     return jsonify(messages=stub_state().messages(request.args.get("touser")))
+
+
+@control_api.get("/text-checks")
+def list_text_checks() -> Response:
+    """The texts msg_sec_check gave a verdict on, with it, optionally for one openid."""
+    return jsonify(text_checks=stub_state().text_checks(request.args.get("openid")))
 
 
 @control_api.put("/subscriptions")

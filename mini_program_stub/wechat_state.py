@@ -1,4 +1,4 @@
-"""In-memory state and rules of the WeChat server stub: codes, tokens, consent, messages."""
+"""In-memory state and rules of the WeChat server stub: codes, tokens, consent, messages, texts."""
 
 from __future__ import annotations
 
@@ -65,9 +65,14 @@ ERRMSGS: dict[int, str] = {
     80113: "invalid code",
 }
 
-# Words that make msg_sec_check answer "risky" / "review", with WeChat's label for each.
-RISKY_WORDS: dict[str, int] = {"赌博": 20006, "博彩": 20006, "代开发票": 20006, "色情": 20002}
-REVIEW_WORDS: dict[str, int] = {"加微信": 10001, "刷单": 20008}
+# Words that make msg_sec_check answer "risky" / "review", with WeChat's label for each
+# (100 normal, 10001 ads, 20001 politics, 20002 porn, 20003 abuse, 20006 crime, 21000 other).
+# "违规词" and "待复核" are markers that tests and demos write on purpose.
+RISKY_WORDS: dict[str, int] = {
+    "违规词": 20001, "赌博": 20006, "博彩": 20006, "代开发票": 20006, "色情": 20002,
+    "傻逼": 20003, "狗东西": 20003, "去死": 20003,
+}
+REVIEW_WORDS: dict[str, int] = {"待复核": 21000, "加微信": 10001, "刷单": 20008}
 
 
 def errmsg_for(errcode: int) -> str:
@@ -166,7 +171,8 @@ class WeChatState:
         self._reset_hooks.append(hook)
 
     def reset(self) -> None:
-        """Forget everything: codes, tokens, users, templates, messages, failures, clock offset."""
+        """Forget everything: codes, tokens, users, templates, messages, checked texts, failures,
+        clock offset."""
         with self.lock:
             self._clock_offset_seconds = 0.0
             self._codes: dict[str, LoginCode] = {}
@@ -183,6 +189,7 @@ class WeChatState:
             self._templates: dict[str, Template] = dict(DEFAULT_TEMPLATES)
             self._credits: dict[tuple[str, str], int] = {}
             self._messages: list[dict[str, Any]] = []
+            self._text_checks: list[dict[str, Any]] = []
             self._failures: dict[str, deque[InjectedFailure]] = {}
             self._calls: Counter[str] = Counter()
         for hook in self._reset_hooks:
@@ -330,12 +337,17 @@ class WeChatState:
             self._messages.append(recorded)
             return recorded["msgid"]
 
-    def check_text(self, openid: str, content: str) -> tuple[str, int, str | None]:
-        """(suggest, label, matched word) of msg_sec_check for a known user's text."""
+    def check_text(self, openid: str, content: str, scene: int) -> tuple[str, int, str | None]:
+        """(suggest, label, matched word) of msg_sec_check for a known user's text, recorded."""
         with self.lock:
             if openid not in self._known_openids:
                 raise WeChatError(40003)
-        return classify_text(content)
+            suggest, label, word = classify_text(content)
+            self._text_checks.append({
+                "openid": openid, "scene": scene, "content": content, "suggest": suggest,
+                "label": label, "at": self.now(),
+            })
+            return suggest, label, word
 
     # --- controls for tests -----------------------------------------------------------------
 
@@ -355,6 +367,12 @@ class WeChatState:
             return copy.deepcopy(
                 [m for m in self._messages if touser is None or m["touser"] == touser]
             )
+
+    def text_checks(self, openid: str | None = None) -> list[dict[str, Any]]:
+        """Texts msg_sec_check gave a verdict on, oldest first, optionally for one user."""
+        with self.lock:
+            return [dict(check) for check in self._text_checks
+                    if openid is None or check["openid"] == openid]
 
     def set_credits(self, openid: str, template_id: str, credits: int) -> None:
         """Set a user's consent credits for a template; a subscribed user is a known user."""

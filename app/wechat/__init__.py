@@ -37,6 +37,7 @@ from app.wechat.errors import (
     error_for,
 )
 from app.wechat.real_name import RealNameCheck
+from app.wechat.text_check import TextVerdict
 
 
 def build_wechat_client(app: Flask) -> WeChatClient:
@@ -82,6 +83,7 @@ __all__ = [
     "RealNameCodeInvalid",
     "SessionInfo",
     "SubscriptionRefused",
+    "TextVerdict",
     "TokenExpired",
     "TokenFetcher",
     "TokenMissing",

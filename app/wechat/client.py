@@ -26,6 +26,7 @@ from app.wechat.errors import (
     error_for,
 )
 from app.wechat.real_name import RealNameCheck
+from app.wechat.text_check import TextVerdict
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +139,16 @@ class WeChatClient:
             message["page"] = page
         return self._call_with_token(SUBSCRIBE_SEND, message)
 
-    def msg_sec_check(self, openid: str, content: str, scene: int = 2) -> str:
-        """WeChat's verdict on a user's text: "pass", "review" or "risky"."""
+    def msg_sec_check(self, openid: str, content: str, scene: int = 2) -> TextVerdict:
+        """WeChat's verdict on a user's text: suggestion "pass", "review" or "risky", and label."""
+        # The text travels only in the body, never in the URL that gets logged.
         answer = self._call_with_token(MSG_SEC_CHECK, {
             "version": 2, "openid": openid, "scene": scene, "content": content,
         })
-        result = answer.get("result")
-        suggest = result.get("suggest") if isinstance(result, dict) else None
-        if not isinstance(suggest, str):
-            raise WeChatUnavailable(f"{MSG_SEC_CHECK}: answer without result.suggest")
-        return suggest
+        verdict = TextVerdict.from_answer(answer)
+        if verdict is None:
+            raise WeChatUnavailable(f"{MSG_SEC_CHECK}: answer without a known result.suggest")
+        return verdict
 
     def check_real_name_info(self, openid: str, real_name: str, cred_id: str,
                              code: str) -> RealNameCheck:

@@ -264,7 +264,7 @@ def test_a_token_rejected_again_after_its_refresh_is_not_refreshed_twice(
 def test_the_text_check_returns_wechats_suggestion(
         stub: StubServer, client: WeChatClient, content: str, suggest: str) -> None:
     mint_code(stub, "o-alice")
-    assert client.msg_sec_check("o-alice", content) == suggest
+    assert client.msg_sec_check("o-alice", content).suggest == suggest
 
 
 def test_the_text_check_refreshes_an_expired_token_once(
@@ -272,7 +272,7 @@ def test_the_text_check_refreshes_an_expired_token_once(
     mint_code(stub, "o-alice")
     client.access_token()
     control(stub, "POST", "/tokens/expire")
-    assert client.msg_sec_check("o-alice", "你好") == "pass"
+    assert client.msg_sec_check("o-alice", "你好").suggest == "pass"
     assert (calls(stub, SEC_CHECK), calls(stub, STABLE_TOKEN)) == (2, 2)
 
 
