@@ -2,6 +2,15 @@
 
 from app.models.admin import AdminAccount, AdminRole
 from app.models.audit import AuditEntry
+from app.models.case import (
+    Case,
+    CaseMaterial,
+    CaseNode,
+    CaseRating,
+    CaseSerial,
+    Rectification,
+    Upload,
+)
 from app.models.catalog import (
     Bundle,
     BundleItem,
@@ -23,6 +32,7 @@ from app.models.certificate import (
     SigningKeyRecord,
 )
 from app.models.enterprise import Enterprise, EnterpriseBinding
+from app.models.event import DomainEvent
 from app.models.integration import IntegrationEvent
 from app.models.session import AuthSession
 from app.models.user import User
@@ -34,10 +44,16 @@ __all__ = [
     "AuthSession",
     "Bundle",
     "BundleItem",
+    "Case",
+    "CaseMaterial",
+    "CaseNode",
+    "CaseRating",
+    "CaseSerial",
     "CatalogVersion",
     "Certificate",
     "CertificateAccess",
     "CertificateType",
+    "DomainEvent",
     "Enterprise",
     "EnterpriseBinding",
     "Favorite",
@@ -45,11 +61,13 @@ __all__ = [
     "ItemRegion",
     "Presentation",
     "RecentVisit",
+    "Rectification",
     "Region",
     "ServiceItem",
     "ServiceMaterial",
     "SigningKeyRecord",
     "Synonym",
     "Theme",
+    "Upload",
     "User",
 ]

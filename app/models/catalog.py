@@ -87,6 +87,11 @@ class ServiceItem(db.Model):
     zero_trip: Mapped[bool] = mapped_column(default=False)
     faqs: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON, default=list)
     keywords: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # The application form: {"fields": [{"name", "label", "type", "required", "options"?}]}.
+    form: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # 秒批: {"conditions": [...], "result_certificate_type"?}, or None for the normal queue;
+    # app/cases/instant.py reads it.
+    instant_approval: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     # Curation: pinned items lead the home page and hot list; sort_order is the fallback ranking.
     pinned: Mapped[bool] = mapped_column(default=False)
     sort_order: Mapped[int] = mapped_column(default=0)
