@@ -25,6 +25,10 @@ BEAT_SCHEDULE = {
     # 03:30 China time (UTC+8), the quietest hour.
     "purge-expired-daily": {"task": "maintenance.purge_expired",
                             "schedule": crontab(hour=19, minute=30)},
+    # Domain events whose hand-over after commit was lost: late by a minute, never lost.
+    "sweep-events": {"task": "events.sweep", "schedule": 60.0},
+    # Cases past their due time are marked overdue (and say so) within ten minutes.
+    "mark-overdue-cases": {"task": "cases.mark_overdue", "schedule": 600.0},
 }
 QUICK_PUBLISH = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                  "interval_max": 0.2}
@@ -74,7 +78,10 @@ def init_celery(app: Flask) -> None:
 
     celery.flask_app = app  # type: ignore[attr-defined]
     app.extensions["celery"] = celery
-    import app.platform.maintenance
+    # Importing registers the tasks; events also start listening to the session's commits.
+    from app.platform import events, maintenance  # noqa: F401
+
+    events.init_events()
 
 
 def _forget_connections() -> None:
