@@ -67,6 +67,8 @@ def register_extensions(app: Flask) -> None:
     for service in (vault, wechat_client, department_keys, signing_keys, working_calendar):
         service.init_app(app)
     init_celery(app)
+    from app.cases import tasks as case_tasks  # noqa: F401  (registers the cases' tasks)
+
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -204,3 +204,30 @@ def issue_certificate(*, kind, holder: User | None = None, id_number: str | None
         expires_at=expires_at or utcnow() + timedelta(days=365))
     db.session.commit()
     return certificate
+
+
+def file_case(*, user: User, code: str, enterprise: Enterprise | None = None,
+              form: dict | None = None, materials: list | None = None):
+    """A case the user filed through the domain, as POST /cases files it."""
+    from app.cases.submission import submit
+
+    body = {"service_code": code, "form": form or {}, "materials": materials or []}
+    if enterprise is not None:
+        body["enterprise_uscc"] = enterprise.uscc
+    case, _ = submit(user, body)
+    db.session.commit()
+    return case
+
+
+def finish_case(*, case, status: str = "approved", at: datetime | None = None):
+    """The case accepted and then approved (or rejected) by its department, as its events
+    would move it; a bundle's member moves its parent along."""
+    from app.cases.lifecycle import move
+    from app.cases.progress import follow_parent
+
+    at = at or utcnow()
+    move(case, "accepted", source="department", at=at)
+    move(case, status, source="department", at=at)
+    follow_parent(case)
+    db.session.commit()
+    return case

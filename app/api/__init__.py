@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
     from app.api import (
         auth,
         bundles,
+        case_ratings,
+        cases,
         certificates,
         enterprises,
         favorites,
@@ -28,10 +30,12 @@ def init_app(app: Flask) -> None:
         search,
         services,
         themes,
+        uploads,
         verifications,
     )
-    from app.api.admin import audit_log, catalog
+    from app.api.admin import audit_log, catalog, rectifications
     from app.api.errors import register_error_handlers, register_jwt_errors
+    from app.api.partners import cases as partner_cases
     from app.api.partners import certificates as partner_certificates
     from app.api.permissions import register_jwt_callbacks
     from app.api.request_bodies import ApiRequest
@@ -40,8 +44,8 @@ def init_app(app: Flask) -> None:
     app.request_class = ApiRequest
     api.init_app(app)
     for module in (health, auth, me, enterprises, favorites, home, themes, services, bundles,
-                   search, prefill, certificates, verifications, partner_certificates, catalog,
-                   audit_log):
+                   search, prefill, certificates, verifications, cases, partner_certificates,
+                   partner_cases, catalog, audit_log, case_ratings, rectifications, uploads):
         api.register_blueprint(module.blp)
     api.register_blueprint(verifications.jwks_blp)
     register_error_handlers(app)

@@ -73,5 +73,8 @@ class GuideSchema(ma.Schema):
     regions = ma.fields.List(ma.fields.Nested(CodeNameSchema))
     faqs = ma.fields.List(ma.fields.Dict())
     keywords = ma.fields.List(ma.fields.String())
+    form = ma.fields.Dict(metadata={"description": "the application form: {fields: [...]}"})
+    instant_approval = ma.fields.Boolean(metadata={
+        "description": "approved at submission when the applicant's data proves it (秒批)"})
     version = ma.fields.Integer()
     updated_at = ma.fields.String()

@@ -63,9 +63,17 @@ PATH_CONVERTERS: dict[str, type[BaseConverter]] = {
     "theme_code": _documented("ThemeCodeConverter", pattern=THEME_CODE_PATTERN,
                               example="social_security"),
     "term": _documented("TermConverter", minLength=1, maxLength=32, example="驾照"),
+    "case_no": _documented("CaseNoConverter", pattern=r"^[0-9]{10,24}$",
+                           example="53202611250000001",
+                           description="province, China date and serial"),
     "certificate_ref": _documented(
         "CertificateRefConverter", example="1",
         description="a certificate's id, or its GB/T 36904 identifier"),
+    "upload_id": _documented("UploadIdConverter", pattern=r"^[0-9a-f]{32}$",
+                             example="0123456789abcdef0123456789abcdef",
+                             description="as POST /uploads returned it"),
+    "material_key": _documented("MaterialKeyConverter", minLength=1, maxLength=16,
+                                example="m1", description="a material's id in the guide"),
 }
 
 

@@ -58,6 +58,7 @@ def _guide(item: ServiceItem, region_names: dict[str, str]) -> dict[str, Any]:
         "online_level": item.online_level, "zero_trip": item.zero_trip,
         "regions": [{"code": c, "name": region_names.get(c, "")} for c in item.regions],
         "faqs": item.faqs, "keywords": item.keywords, "version": item.version,
+        "form": item.form or {"fields": []}, "instant_approval": bool(item.instant_approval),
         "updated_at": item.updated_at.isoformat(),
     }
 

@@ -30,7 +30,8 @@ from app.platform.tasks import enqueue_optional
 
 ITEM_FIELDS = ("name", "short_name", "department", "audience", "legal_basis", "conditions",
                "steps", "legal_limit_days", "promised_limit_days", "fee", "online_level",
-               "zero_trip", "faqs", "keywords", "pinned", "sort_order")
+               "zero_trip", "faqs", "keywords", "pinned", "sort_order", "form",
+               "instant_approval")
 
 
 def _themes(codes: list[str]) -> list[Theme]:

@@ -10,6 +10,7 @@ fails the suite, so a new route is checked from its first day.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from collections.abc import Callable
@@ -21,10 +22,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app.cases.ratings import rate
+from app.cases.rectifications import follow_up
 from app.catalog.upkeep import commit_catalog_change, create_bundle, put_synonym
+from app.extensions import db
 from app.identity.enterprises import find_enterprise
 from app.models.admin import ADMIN_ROLES, VERIFIER_ROLE
+from app.platform.orm import utcnow
 from mini_program_stub.wechat_server import StubServer
+from tests import sample_files
 from tests.api.world import (
     CITIZENS,
     World,
@@ -42,6 +48,8 @@ from tests.factories import (
     create_enterprise,
     create_item,
     create_theme,
+    file_case,
+    finish_case,
     issue_certificate,
 )
 from tests.personal_numbers import new_id_number
@@ -107,6 +115,17 @@ class Row:
         return f"{self.method} {self.path}" + (f" ({named})" if named else "")
 
 
+@dataclass(frozen=True)
+class Multipart:
+    """A multipart/form-data body: its file parts by name, as (content, file name)."""
+
+    files: dict[str, tuple[bytes, str]]
+
+    def parts(self) -> dict[str, tuple[io.BytesIO, str]]:
+        return {name: (io.BytesIO(content), filename)
+                for name, (content, filename) in self.files.items()}
+
+
 def _made(value: Value, scene: Scene) -> Any:
     """The value itself, or what its function makes now."""
     return value(scene) if callable(value) else value
@@ -163,6 +182,66 @@ def fresh_certificate(scene: Scene) -> str:
     return str(issue_certificate(kind=create_certificate_type(), holder=owner).id)
 
 
+def fresh_case(scene: Scene) -> str:
+    """A new personal case of the owner's, just submitted."""
+    return file_case(user=scene.world.subject("owner"), code=scene.world.ids["open_item"]).case_no
+
+
+def fresh_enterprise_case(scene: Scene) -> str:
+    """A new case the owner filed for their enterprise, just submitted."""
+    world = scene.world
+    return file_case(user=world.subject("owner"), code=world.ids["enterprise_item"],
+                     enterprise=find_enterprise(world.ids["uscc"])).case_no
+
+
+def case_event(scene: Scene) -> dict[str, Any]:
+    return {"event_id": f"matrix-{next(_serial)}", "status": "accepted", "node": "受理",
+            "at": utcnow().isoformat()}
+
+
+def fresh_finished_case(scene: Scene) -> str:
+    """A new personal case of the owner's, approved by its department."""
+    return finish_case(case=file_case(user=scene.world.subject("owner"),
+                                      code=scene.world.ids["open_item"])).case_no
+
+
+def fresh_finished_enterprise_case(scene: Scene) -> str:
+    """A new case the owner filed for their enterprise, approved by its department."""
+    return finish_case(case=file_case(
+        user=scene.world.subject("owner"), code=scene.world.ids["enterprise_item"],
+        enterprise=find_enterprise(scene.world.ids["uscc"]))).case_no
+
+
+def _rated_badly(scene: Scene, case_no: str) -> int:
+    """The owner rates the case 1: the id of the rectification it opens."""
+    _, rectification = rate(scene.world.subject("owner"), case_no, 1)
+    db.session.commit()
+    return rectification.id
+
+
+def fresh_rectification(scene: Scene) -> str:
+    """A new open rectification, of a personal case the owner rated 1."""
+    return str(_rated_badly(scene, fresh_finished_case(scene)))
+
+
+def _answered(scene: Scene, case_no: str) -> str:
+    """The case rated 1 by the owner, and the rectification it opened replied to."""
+    follow_up(_rated_badly(scene, case_no), "reply", scene.world.subject("catalog_admin"),
+              reply="已整改")
+    db.session.commit()
+    return case_no
+
+
+def fresh_answered_case(scene: Scene) -> str:
+    """A new personal case the owner rated 1 and got an answer for."""
+    return _answered(scene, fresh_finished_case(scene))
+
+
+def fresh_answered_enterprise_case(scene: Scene) -> str:
+    """A new enterprise case the owner rated 1 and got an answer for."""
+    return _answered(scene, fresh_finished_enterprise_case(scene))
+
+
 def bundle_body(scene: Scene) -> dict[str, Any]:
     """A valid new bundle of two of the world's items."""
     return {"code": f"B{8000 + next(_serial)}", "name": "临时一件事", "audience": "personal",
@@ -190,6 +269,14 @@ def _id(name: str) -> Callable[[Scene], str]:
 LICENCE, BUSINESS = {"certificate_id": _id("licence")}, {"certificate_id": _id("business_licence")}
 MINE, ITEM, THEME = {"uscc": _id("uscc")}, {"code": _id("item")}, {"code": _id("theme")}
 PRESENTATION = {"fields": None, "derived": [], "purpose": "酒店入住"}
+CASE, COMPANY_CASE = {"case_no": _id("case")}, {"case_no": _id("enterprise_case")}
+# Who reaches the enterprise's cases: its legal representative, and agents within scope and
+# expiry (`unscoped_agent` lacks certificates, not cases); to everyone else they do not exist.
+COMPANY_CASE_READERS = {"agent": 200, "unscoped_agent": 200}
+# Without a comment: the world's citizens are not users the WeChat stub knows.
+RATING, APPEAL = {"score": 5, "tags": ["办事效率高"]}, {"reason": "答复未解决问题"}
+# 好差评 is followed up by catalog_admin, and read by auditors too.
+RATING_READERS = {**admins("catalog_admin", 200), "auditor": 200}
 
 MATRIX: list[Row] = [
     Row("GET", "/healthz", everyone(200)),
@@ -252,6 +339,43 @@ MATRIX: list[Row] = [
         LICENCE),
     Row("GET", "/api/v1/me/certificates/{certificate_id}/access-log",
         owner_only(200, 404, agent=200), BUSINESS),
+    Row("POST", "/api/v1/cases", citizens(201),
+        body=lambda scene: {"service_code": scene.world.ids["open_item"]}),
+    Row("GET", "/api/v1/me/cases", citizens(200)),
+    Row("GET", "/api/v1/me/cases", owner_only(200, 403, **COMPANY_CASE_READERS),
+        query={"enterprise": "{uscc}"}),
+    Row("GET", "/api/v1/cases/lookup", everyone(200),
+        query={"case_no": "{case}", "query_code": "{query_code}"}),
+    Row("GET", "/api/v1/cases/{case_no}", owner_only(200, 404), CASE),
+    Row("GET", "/api/v1/cases/{case_no}", owner_only(200, 404, **COMPANY_CASE_READERS),
+        COMPANY_CASE),
+    Row("POST", "/api/v1/cases/{case_no}/withdraw", owner_only(200, 404),
+        {"case_no": fresh_case}, body={}),
+    Row("POST", "/api/v1/cases/{case_no}/withdraw",
+        owner_only(200, 404, **COMPANY_CASE_READERS), {"case_no": fresh_enterprise_case},
+        body={}),
+    # A file is its uploader's alone, until it joins a case: then the case's readers read it.
+    Row("POST", "/api/v1/uploads", citizens(201),
+        body=Multipart({"file": (sample_files.png(), "照片.pdf")})),
+    Row("GET", "/api/v1/uploads/{upload_id}", owner_only(200, 404), {"upload_id": _id("upload")}),
+    Row("GET", "/api/v1/cases/{case_no}/materials/{material_id}/file",
+        owner_only(200, 404, **COMPANY_CASE_READERS),
+        {"case_no": _id("upload_case"), "material_id": "m1"}),
+    Row("POST", "/api/v1/integrations/cases/{case_no}/events", department(200),
+        {"case_no": fresh_case}, body=case_event),
+    Row("POST", "/api/v1/cases/{case_no}/rating", owner_only(201, 404),
+        {"case_no": fresh_finished_case}, body=RATING),
+    Row("POST", "/api/v1/cases/{case_no}/rating",
+        owner_only(201, 404, agent=201, unscoped_agent=201),
+        {"case_no": fresh_finished_enterprise_case}, body=RATING),
+    Row("GET", "/api/v1/cases/{case_no}/rating", owner_only(200, 404),
+        {"case_no": _id("rated_case")}),
+    Row("POST", "/api/v1/cases/{case_no}/rating/appeal", owner_only(200, 404),
+        {"case_no": fresh_answered_case}, body=APPEAL),
+    # The enterprise's agents see its case, but only the one who rated it may appeal.
+    Row("POST", "/api/v1/cases/{case_no}/rating/appeal",
+        owner_only(200, 404, agent=403, unscoped_agent=403),
+        {"case_no": fresh_answered_enterprise_case}, body=APPEAL),
     Row("POST", "/api/v1/verifications", admins(VERIFIER_ROLE, 200), body={"token": "x.y.z"}),
     Row("POST", "/api/v1/integrations/certificates", department(201), body=lambda scene: {
         "event_id": f"matrix-{next(_serial)}", "type": "driving_licence",
@@ -282,6 +406,13 @@ MATRIX: list[Row] = [
     Row("DELETE", "/api/v1/admin/synonyms/{term}", admins("catalog_admin", 204),
         {"term": fresh_synonym}),
     Row("GET", "/api/v1/admin/audit-log", admins("auditor", 200)),
+    Row("GET", "/api/v1/admin/rectifications", RATING_READERS),
+    Row("GET", "/api/v1/admin/rectifications/{rectification_id}", RATING_READERS,
+        {"rectification_id": _id("rectification")}),
+    Row("PATCH", "/api/v1/admin/rectifications/{rectification_id}",
+        admins("catalog_admin", 200), {"rectification_id": fresh_rectification},
+        body={"action": "assign", "assignee": "窗口科"}),
+    Row("GET", "/api/v1/admin/ratings/stats", RATING_READERS),
 ]
 
 
@@ -322,11 +453,15 @@ def send(client: FlaskClient, app: Flask, scene: Scene, row: Row, caller: str,
             headers = auth_headers(scene.world.subject(caller))
     path = row.path.format(**params)
     query = {name: value.format(**scene.world.ids) for name, value in (row.query or {}).items()}
-    raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+    if isinstance(body, Multipart):
+        raw, data, content_type = b"", body.parts(), "multipart/form-data"
+    else:
+        raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+        data, content_type = raw or None, "application/json" if raw else None
     if caller == "department":
         headers = department_headers(row.method, path, raw)
     return client.open(path, method=row.method, headers=headers, query_string=query,
-                       data=raw or None, content_type="application/json" if raw else None)
+                       data=data, content_type=content_type)
 
 
 def test_every_route_answers_every_caller_as_the_matrix_says(app, client, scene):

@@ -7,6 +7,7 @@ import pytest
 from app.catalog.hot import record_use
 from tests.conftest import CLOSED_REDIS_URL
 from tests.factories import auth_headers, create_item, create_theme, create_user
+from tests.personal_numbers import new_id_number
 
 
 @pytest.fixture
@@ -135,3 +136,18 @@ def test_a_visit_counts_for_hot_and_for_the_users_recent_list(client, catalog):
 
 def test_a_visit_to_an_unknown_item_is_404(client, catalog):
     assert client.post("/api/v1/services/GF12345678/visits", json={}).status_code == 404
+
+
+def test_applications_feed_the_hot_list_of_the_applicants_region(client, catalog,
+                                                                  app_context):
+    applicant = create_user(id_number=new_id_number(region_code="530102"))
+    create_item(code="GF00001011", name="图书馆读者证办理", materials=[])
+    record_use("GF00001002", "530102", "personal")
+    record_use("GF00001002", "530102", "personal")
+    answer = client.post("/api/v1/cases", headers=auth_headers(applicant),
+                         json={"service_code": "GF00001011"})
+    assert answer.status_code == 201, answer.get_json()
+    # One application outweighs two looks at another guide, in the county and above it.
+    for region in ("530102", "530100", "530000"):
+        assert codes(client.get(f"/api/v1/services/hot?region={region}&limit=1")) == [
+            "GF00001011"], region

@@ -6,6 +6,7 @@ context it was built in."""
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import re
 import time
@@ -15,12 +16,15 @@ from datetime import date, timedelta
 
 from flask import Flask
 
+from app.cases.ratings import rate
+from app.cases.uploads import store_upload
 from app.catalog.upkeep import commit_catalog_change, create_bundle, put_synonym
 from app.extensions import db
 from app.identity.partner_signing import signature
-from app.models import AdminAccount, User
+from app.models import AdminAccount, Enterprise, User
 from app.models.certificate import CertificateType
 from app.platform.orm import utcnow
+from tests import sample_files
 from tests.conftest import SECRETS
 from tests.factories import (
     BUSINESS_LICENCE_FIELDS,
@@ -32,6 +36,8 @@ from tests.factories import (
     create_item,
     create_theme,
     create_user,
+    file_case,
+    finish_case,
     issue_certificate,
 )
 from tests.personal_numbers import new_id_number
@@ -80,7 +86,7 @@ class World:
     def parameter_values(self) -> dict[str, list[str]]:
         """Real values by the name of the parameter (path, query or body) that takes them."""
         ids = self.ids
-        items = [ids["item"], ids["other_item"], ids["enterprise_item"]]
+        items = [ids["item"], ids["other_item"], ids["enterprise_item"], ids["open_item"]]
         return {
             "certificate_id": [ids["licence"], ids["business_licence"], ids["other_licence"]],
             "uscc": [ids["uscc"], ids["other_uscc"]],
@@ -93,6 +99,12 @@ class World:
             "region": list(REGIONS),
             "type": [ids["licence_type"], ids["business_type"]],
             "X-Department-Key": [DEPARTMENT_KEY_ID],
+            "case_no": [ids["case"], ids["enterprise_case"], ids["upload_case"],
+                        ids["rated_case"]],
+            "rectification_id": [ids["rectification"]],
+            "upload_id": [ids["upload"]],
+            "material_id": ["m1"],
+            "query_code": [ids["query_code"]],
         }
 
 
@@ -114,12 +126,16 @@ def _catalog(world: World) -> tuple[CertificateType, CertificateType]:
     company = create_item(name="企业设立登记", themes=("enterprise_start",), audience="enterprise",
                           materials=[{"id": "m1", "name": "营业执照",
                                       "certificate_type": business.code}])
+    # Nothing required: anyone may apply (the cases' routes are checked with it).
+    open_item = create_item(name="图书馆读者证办理", materials=[
+        {"id": "m1", "name": "个人照片", "required": False}])
     create_bundle({"code": "B901", "name": "驾驶证一件事", "audience": "personal",
                    "items": [item.code, other.code],
                    "form": {"fields": [{"name": "phone", "label": "电话", "type": "phone"}]}})
     put_synonym("驾照", ["机动车驾驶证"])
     commit_catalog_change()
     world.ids.update(item=item.code, other_item=other.code, enterprise_item=company.code,
+                     open_item=open_item.code,
                      theme="social_security", enterprise_theme="enterprise_start",
                      bundle="B901", synonym="驾照", licence_type=licence.code,
                      business_type=business.code)
@@ -149,7 +165,30 @@ def _people(world: World, licence: CertificateType, business: CertificateType
             "name": mine.name, "uscc": mine.uscc}).id),
         other_business_licence=str(issue_certificate(kind=business, enterprise=theirs, fields={
             "name": theirs.name, "uscc": theirs.uscc}).id))
+    world.ids.update(_cases(world, people["owner"], mine))
+    world.ids.update(_rectification(world, people["owner"]))
     return people
+
+
+def _cases(world: World, owner: User, mine: Enterprise) -> dict[str, str]:
+    """The owner's personal case, one filed for their enterprise, and another for it whose
+    material m1 is a file the owner uploaded (`upload_case`, `upload`)."""
+    personal = file_case(user=owner, code=world.ids["open_item"])
+    company = file_case(user=owner, code=world.ids["enterprise_item"], enterprise=mine)
+    scan = store_upload(owner, io.BytesIO(sample_files.pdf()), "营业执照.pdf")
+    with_file = file_case(user=owner, code=world.ids["enterprise_item"], enterprise=mine,
+                          materials=[{"material_id": "m1", "upload_id": scan.id}])
+    return {"case": personal.case_no, "query_code": personal.query_code,
+            "enterprise_case": company.case_no, "upload": scan.id,
+            "upload_case": with_file.case_no}
+
+
+def _rectification(world: World, owner: User) -> dict[str, str]:
+    """A personal case of the owner's, approved and rated 1: the rectification it opened."""
+    case = finish_case(case=file_case(user=owner, code=world.ids["open_item"]))
+    _, rectification = rate(owner, case.case_no, 1, ["办理时间长"])
+    db.session.commit()
+    return {"rated_case": case.case_no, "rectification": str(rectification.id)}
 
 
 def build_world(*, admins: Mapping[str, tuple[str, ...]]) -> World:

@@ -18,6 +18,8 @@ from app.api.permissions import roles_required
 from app.api.request_bodies import Blueprint
 from app.api.schemas import RequestSchema
 from app.api.validators import BUNDLE_CODE_PATTERN, ITEM_CODE, REGION_CODE, THEME_CODE_PATTERN
+from app.cases.forms import FIELD_TYPES
+from app.cases.instant import CONDITION_KINDS, check_rule
 from app.catalog.queries import get_bundle, get_service
 from app.catalog.upkeep import (
     commit_catalog_change,
@@ -37,6 +39,7 @@ from app.catalog.upkeep import (
 from app.models import Synonym, Theme
 from app.models.catalog import ITEM_AUDIENCES, MATERIAL_FORMS, ONLINE_LEVELS
 from app.platform import audit
+from app.platform.errors import InvalidInput
 
 blp = Blueprint("catalog_admin", __name__, url_prefix="/api/v1/admin",
                 description="Catalog upkeep (catalog_admin)")
@@ -96,6 +99,18 @@ class ItemInSchema(RequestSchema):
     keywords = ma.fields.List(Str(validate=Length(min=1, max=32)), validate=Length(max=30))
     pinned = ma.fields.Boolean()
     sort_order = Int(validate=ma.validate.Range(min=0, max=1_000_000))
+    form = ma.fields.Nested("FormInSchema", metadata={
+        "description": "the application form the mini program renders and POST /cases checks"})
+    instant_approval = ma.fields.Nested("InstantRuleInSchema", allow_none=True, metadata={
+        "description": "秒批: approve at submission when the applicant's data proves every"
+                       " condition; null: the normal queue"})
+
+    @ma.validates_schema
+    def known_certificate_types(self, data: dict, **kwargs) -> None:
+        try:
+            check_rule(data.get("instant_approval"))
+        except InvalidInput as exc:
+            raise ma.ValidationError(exc.message, "instant_approval") from None
 
     @ma.validates_schema
     def promised_within_legal(self, data: dict, **kwargs) -> None:
@@ -118,8 +133,7 @@ class FormFieldInSchema(RequestSchema):
     name = Str(required=True, validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{0,47}$"),
                metadata={"example": "applicant_name"})
     label = Str(required=True, validate=Length(min=1, max=64), metadata={"example": "申请人姓名"})
-    type = Str(required=True, validate=ma.validate.OneOf(
-        ["text", "id_number", "phone", "date", "select", "region", "number"]))
+    type = Str(required=True, validate=ma.validate.OneOf(FIELD_TYPES))
     required = ma.fields.Boolean(load_default=False)
     options = ma.fields.List(Str(validate=Length(max=64)), validate=Length(max=50))
 
@@ -127,6 +141,32 @@ class FormFieldInSchema(RequestSchema):
 class FormInSchema(RequestSchema):
     fields = ma.fields.List(ma.fields.Nested(FormFieldInSchema), required=True,
                             validate=Length(min=1, max=60))
+
+
+class ConditionInSchema(RequestSchema):
+    kind = Str(required=True, validate=ma.validate.OneOf(CONDITION_KINDS))
+    label = Str(validate=Length(min=1, max=64), metadata={"example": "年满60周岁"})
+    min = Int(validate=ma.validate.Range(min=0, max=150),
+              metadata={"description": "age: at least this many years old"})
+    within = Str(validate=ma.validate.Regexp(r"^[0-9]{2,6}$"),
+                 metadata={"description": "region: a region code prefix", "example": "53"})
+    type = Str(validate=Length(min=1, max=48),
+               metadata={"description": "certificate: its type code", "example": "id_card"})
+    field = Str(validate=Length(min=1, max=48))
+    any_of = ma.fields.List(Str(validate=Length(min=1, max=32)), validate=Length(min=1, max=20))
+
+    @ma.validates_schema
+    def complete(self, data: dict, **kwargs) -> None:
+        needed = {"age": "min", "region": "within", "certificate": "type"}[data["kind"]]
+        if needed not in data:
+            raise ma.ValidationError(f"{data['kind']} 条件须给出 {needed}", needed)
+
+
+class InstantRuleInSchema(RequestSchema):
+    conditions = ma.fields.List(ma.fields.Nested(ConditionInSchema), required=True,
+                                validate=Length(min=1, max=10))
+    result_certificate_type = Str(load_default=None, allow_none=True, validate=Length(max=48),
+                                  metadata={"description": "the certificate issued on approval"})
 
 
 class BundleInSchema(RequestSchema):
