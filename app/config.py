@@ -85,6 +85,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CACHE_TTL", 300, "seconds a cached read lives", int),
     Setting("TRUSTED_PROXIES", 0, "number of reverse proxies whose X-Forwarded-For to trust", int),
     Setting("MAX_CONTENT_LENGTH", 1_048_576, "largest request body in bytes", int),
+    Setting("UPLOAD_MAX_BYTES", 10_485_760, "largest material file a user may upload, in bytes"
+            " (only its route takes a body over MAX_CONTENT_LENGTH)", int),
+    Setting("UPLOAD_DIR", "", "folder uploaded material files are kept in, outside the web"
+            " root; empty: `instance/uploads`"),
     # Retention: days a row of each kind is kept before the daily purge deletes it; 0 keeps
     # it forever (app/platform/retention.py).
     Setting("RETENTION_ACCESS_LOG_DAYS", 180, "days certificate access-log entries are kept",
@@ -92,14 +96,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_PRESENTATIONS_DAYS", 7, "days a presentation's record (which certificate"
             " a token showed) is kept after the token expired", int),
     Setting("RETENTION_AUDIT_LOG_DAYS", 1095, "days audit-log entries are kept", int),
+    Setting("RETENTION_UPLOADS_DAYS", 30, "days an uploaded material that joined no case is"
+            " kept, its file with it", int),
     Setting("WORKING_CALENDAR_DAYS_OFF", "", "extra days off for time limits, ISO dates"
             " separated by commas (a local holiday, or next year's before its notice ships)"),
     Setting("WORKING_CALENDAR_MAKEUP_DAYS", "", "extra make-up working days (调休), ISO dates"
             " separated by commas"),
-    # Declared now so operators can set them; their tables arrive with cases and push, and
-    # the purge covers them from then on.
-    Setting("RETENTION_UPLOADS_DAYS", 30, "days an uploaded material that joined no case is"
-            " kept (with cases)", int),
+    Setting("RECTIFICATION_WORKING_DAYS", 5, "working days a department has to answer the"
+            " rectification a bad rating (好差评 ≤ 2) opens, or an appeal reopens", int),
+    # Declared now so operators can set it; its table arrives with push, and the purge covers
+    # it from then on.
     Setting("RETENTION_INBOX_DAYS", 180, "days inbox messages are kept (with push)", int),
     Setting("RETENTION_BATCH_SIZE", 1000, "rows the purge deletes per transaction", int),
 )

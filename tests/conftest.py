@@ -84,9 +84,11 @@ def signing_key_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def make_app(database_url: str, wechat_stub: StubServer, signing_key_dir: str
-             ) -> Callable[..., Flask]:
+def make_app(database_url: str, wechat_stub: StubServer, signing_key_dir: str,
+             tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Flask]:
     """Build an app for tests; keyword arguments override its configuration."""
+    # Files uploaded during the run go to a folder of its own, not the instance folder.
+    upload_dir = str(tmp_path_factory.mktemp("uploads"))
 
     def factory(**overrides: Any) -> Flask:
         config = {
@@ -98,6 +100,7 @@ def make_app(database_url: str, wechat_stub: StubServer, signing_key_dir: str
             "LOG_FORMAT": "text",
             "WECHAT_API_BASE": wechat_stub.url,
             "SIGNING_KEY_DIR": signing_key_dir,
+            "UPLOAD_DIR": upload_dir,
             **SECRETS,
             **overrides,
         }

@@ -3,13 +3,14 @@
 The purge runs daily (the `maintenance.purge_expired` task, on Celery beat) and on demand
 (`flask purge-expired`). It deletes in batches, each its own short transaction, so a large
 backlog never holds locks on a busy table for long; a purge cut short resumes where it stopped
-the next time, as nothing but age chooses the rows.
+the next time, as nothing but age (and a kind's standing condition) chooses the rows. Uploads
+go only once no case holds them, and their files with them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,8 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.cases.uploads import UNATTACHED, discard_files
 from app.extensions import db
 from app.models import AuditEntry, CertificateAccess, Presentation
+from app.models.case import Upload
 from app.platform import audit
 from app.platform.orm import utcnow
 
@@ -27,16 +30,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RetentionKind:
-    """Rows of one table that go once `stamp` is older than the setting's days (0: never)."""
+    """Rows of one table that go once `stamp` is older than the setting's days (0: never),
+    and only those that meet `only`; `after` is handed the keys of each batch deleted."""
 
     name: str
     setting: str
     stamp: InstrumentedAttribute[datetime]
     key: InstrumentedAttribute[Any]
+    only: tuple[sa.ColumnElement[bool], ...] = ()
+    after: Callable[[list[Any]], None] | None = None
 
 
-# Uploads and inbox messages (RETENTION_UPLOADS_DAYS, RETENTION_INBOX_DAYS) join this list
-# with their tables, when cases and push arrive.
+# Inbox messages (RETENTION_INBOX_DAYS) join this list with their table, when push arrives.
 KINDS: tuple[RetentionKind, ...] = (
     RetentionKind("access_log", "RETENTION_ACCESS_LOG_DAYS", CertificateAccess.at,
                   CertificateAccess.id),
@@ -44,6 +49,9 @@ KINDS: tuple[RetentionKind, ...] = (
     RetentionKind("presentations", "RETENTION_PRESENTATIONS_DAYS", Presentation.expires_at,
                   Presentation.jti),
     RetentionKind("audit_log", "RETENTION_AUDIT_LOG_DAYS", AuditEntry.at, AuditEntry.id),
+    # Uploads that joined no case; their files go from disk once their rows are gone.
+    RetentionKind("uploads", "RETENTION_UPLOADS_DAYS", Upload.created_at, Upload.id,
+                  only=(UNATTACHED,), after=discard_files),
 )
 
 
@@ -53,14 +61,21 @@ def purge_kind(kind: RetentionKind, *, older_than: datetime, batch_size: int) ->
     while True:
         # In stamp order, so the database walks the stamp's index instead of sorting the
         # backlog for every batch.
-        keys = list(db.session.scalars(sa.select(kind.key).where(kind.stamp < older_than)
+        keys = list(db.session.scalars(sa.select(kind.key).where(kind.stamp < older_than,
+                                                                 *kind.only)
                                        .order_by(kind.stamp).limit(batch_size)))
         if not keys:
             return deleted
-        result = db.session.execute(sa.delete(kind.key.class_).where(kind.key.in_(keys))
+        # `only` again: a row may have stopped meeting it since (an upload joined a case).
+        result = db.session.execute(sa.delete(kind.key.class_)
+                                    .where(kind.key.in_(keys), *kind.only)
                                     .execution_options(synchronize_session=False))
+        kept = (set(db.session.scalars(sa.select(kind.key).where(kind.key.in_(keys))))
+                if kind.after else set())
         db.session.commit()
         deleted += result.rowcount
+        if kind.after:
+            kind.after([key for key in keys if key not in kept])
         if len(keys) < batch_size:
             return deleted
 

@@ -21,7 +21,11 @@ NASTY_TEXT = ["١٢٣", "５３０１０２", "\u202e530102", "5301\x0002", "9" 
 NASTY_HEADER = ["²³", "1²", "½", "9" * 400]
 # JSON bodies also carry lone surrogates and numbers no column holds.
 NASTY_JSON = [*NASTY_TEXT, "\ud800", "a\udfffb", 10**40, -(2**63) - 1, 1e308, [[[[]]]], {}]
-NASTY = {"path": NASTY_TEXT, "query": NASTY_TEXT, "header": NASTY_HEADER, "body": NASTY_JSON}
+# Multipart parts are bytes: files that begin like a type the uploads take and then are not.
+NASTY_FILES = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"%PDF-%%EOF", b"PK\x03\x04" * 8,
+               b"PK\x05\x06" + b"\xff" * 18, b"<svg onload=alert(1)>"]
+NASTY = {"path": NASTY_TEXT, "query": NASTY_TEXT, "header": NASTY_HEADER, "body": NASTY_JSON,
+         "files": NASTY_FILES}
 # Nested deeper than any parser's recursion limit.
 DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
 JSON = "application/json"
@@ -50,9 +54,10 @@ def fuzz_requests(draw: st.DrawFn, operation: schemathesis.APIOperation,
         GenerationMode.POSITIVE]
     case = draw(operation.as_strategy(generation_mode=draw(st.sampled_from(modes)),
                                       feedback=feedback))
+    body = "files" if case.media_type == "multipart/form-data" else "body"
     for location, container in (("path", case.path_parameters), ("query", case.query),
                                 ("header", case.headers),
-                                ("body", case.body if isinstance(case.body, dict) else None)):
+                                (body, case.body if isinstance(case.body, dict) else None)):
         for name in list(container or {}):
             # Credentials are the caller's; only the API's own headers are fuzzed.
             if location != "header" or name.lower().startswith("x-"):

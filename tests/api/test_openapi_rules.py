@@ -4,6 +4,7 @@ written in it."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -115,9 +116,11 @@ def request_of(method: str, path: str, document: dict[str, Any]) -> dict[str, An
             url = url.replace("{" + name + "}", str(schema["example"]))
         elif parameter["in"] == "query" and (parameter.get("required") or "example" in schema):
             query[name] = example_of(schema, document, name)
-    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    content = operation.get("requestBody", {}).get("content", {})
+    body, form = content.get("application/json"), content.get("multipart/form-data")
     return {"path": url, "query_string": query,
-            "json": example_of(body["schema"], document, "body") if body else None}
+            "json": example_of(body["schema"], document, "body") if body else None,
+            "files": example_of(form["schema"], document, "body") if form else None}
 
 
 def headers_for(path: str, operation: dict[str, Any], request: dict[str, Any],
@@ -155,6 +158,10 @@ def test_a_request_built_from_the_document_alone_is_accepted(client, document, c
     if request["json"] is not None:
         sent["data"] = json.dumps(request["json"])  # exactly the signed bytes
         sent["content_type"] = "application/json"
+    if request["files"] is not None:  # each part's example is the file's content
+        sent["data"] = {name: (io.BytesIO(value.encode()), name)
+                        for name, value in request["files"].items()}
+        sent["content_type"] = "multipart/form-data"
     response = client.open(request["path"], method=method.upper(), **sent)
     assert refusal(response, path) is None, (request, refusal(response, path))
 
@@ -167,7 +174,7 @@ def test_region_codes_are_stated_as_codes_of_the_region_table(document):
                   for item in document["paths"].values() for op in item.values()
                   if isinstance(op, dict) for p in op.get("parameters", [])
                   if p["name"] == "region"]
-    assert len(in_queries) == 4  # home, services, hot, search
+    assert len(in_queries) == 5  # home, services, hot, search, rating stats
     for doc in in_bodies + in_queries:
         assert doc["pattern"] == "^[0-9]{6}$"
         assert "region table" in doc["description"]

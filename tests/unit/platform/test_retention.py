@@ -16,7 +16,8 @@ from tests.factories import create_certificate_type, create_user, issue_certific
 
 NOW = utcnow()
 SETTINGS = {"RETENTION_ACCESS_LOG_DAYS": 30, "RETENTION_PRESENTATIONS_DAYS": 7,
-            "RETENTION_AUDIT_LOG_DAYS": 365, "RETENTION_BATCH_SIZE": 1000}
+            "RETENTION_AUDIT_LOG_DAYS": 365, "RETENTION_UPLOADS_DAYS": 30,
+            "RETENTION_BATCH_SIZE": 1000}
 
 
 def days_ago(days: float) -> datetime:
@@ -60,7 +61,7 @@ def test_rows_older_than_their_kinds_retention_go_and_younger_ones_stay(certific
     add_access(certificate, 31, 29, 1)
     add_presentations(certificate, 8, 6)
     add_audit(400, 366, 364)
-    assert purge() == {"access_log": 1, "presentations": 1, "audit_log": 2}
+    assert purge() == {"access_log": 1, "presentations": 1, "audit_log": 2, "uploads": 0}
     assert ages(CertificateAccess.at) == [1, 29]
     assert ages(Presentation.expires_at) == [6]
     assert ages(AuditEntry.at) == [0, 364]  # 0: the purge's own entry
@@ -70,14 +71,14 @@ def test_zero_days_keeps_a_kind_forever(certificate):
     add_access(certificate, 5000)
     add_audit(5000)
     assert purge(RETENTION_ACCESS_LOG_DAYS=0, RETENTION_AUDIT_LOG_DAYS=0) == {
-        "access_log": 0, "presentations": 0, "audit_log": 0}
+        "access_log": 0, "presentations": 0, "audit_log": 0, "uploads": 0}
     assert ages(CertificateAccess.at) == [5000]
     assert ages(AuditEntry.at) == [5000]
 
 
 def test_a_purge_that_deletes_nothing_leaves_no_trace(app_context):
     add_audit(3)
-    assert purge() == {"access_log": 0, "presentations": 0, "audit_log": 0}
+    assert purge() == {"access_log": 0, "presentations": 0, "audit_log": 0, "uploads": 0}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 1
 
 
@@ -87,7 +88,8 @@ def test_the_purge_is_recorded_in_the_audit_log_with_its_counts(certificate):
     entry = db.session.scalar(sa.select(AuditEntry).where(
         AuditEntry.action == "retention.purged"))
     assert entry.actor_name == "retention"
-    assert entry.details == {"access_log": 2, "presentations": 0, "audit_log": 0}
+    assert entry.details == {"access_log": 2, "presentations": 0, "audit_log": 0,
+                             "uploads": 0}
 
 
 def test_a_large_purge_deletes_in_batches_of_the_configured_size(certificate):
