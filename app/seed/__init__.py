@@ -13,6 +13,7 @@ from app.catalog.versions import publish_version
 from app.extensions import db
 from app.identity.admin_accounts import ensure_admin
 from app.models.admin import ADMIN_ROLES
+from app.seed.cases import seed_cases
 from app.seed.catalog import seed_catalog
 from app.seed.certificates import seed_certificate_types, seed_certificates
 from app.seed.identity import seed_identity
@@ -30,13 +31,15 @@ def seed_admins() -> int:
     return changed
 
 
-# Certificate types come before the catalog, whose materials name them (免提交).
+# Certificate types come before the catalog, whose materials name them (免提交); cases come
+# last, filed by the demo people with their certificates.
 SEEDERS: list[tuple[str, Callable[[], int]]] = [
     ("admin accounts", seed_admins),
     ("people, enterprises and verifier", seed_identity),
     ("certificate types", lambda: seed_certificate_types(load_data("certificate_types.json"))),
     ("catalog", lambda: seed_catalog(load_data)),
     ("certificates", lambda: seed_certificates(load_data("certificate_holdings.json"))),
+    ("cases", seed_cases),
 ]
 
 
