@@ -67,7 +67,9 @@ def list_cases(user: User, *, status: str | None = None, enterprise_uscc: str | 
             .order_by(Case.submitted_at.desc(), Case.id.desc()).limit(wanted)).all())
     heads.sort(reverse=True)
     ids = [case_id for _, case_id in heads[(page - 1) * per_page:wanted]]
-    rows = {c.id: c for c in db.session.scalars(sa.select(Case).where(Case.id.in_(ids)))}
+    # The list shows no timelines, materials or members: none of them is loaded.
+    rows = {c.id: c for c in db.session.scalars(
+        sa.select(Case).where(Case.id.in_(ids)).options(sa.orm.lazyload("*")))}
     return Page([rows[i] for i in ids if i in rows], page, per_page, total)
 
 
