@@ -27,7 +27,6 @@ import os
 import pstats
 import random
 import re
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -45,7 +44,7 @@ from app_setup import (
     run_flask,
 )
 from case_data import Layout, Sizes, load, next_ids, read_meta, write_meta
-from errors import BenchError
+from errors import BenchError, run_script
 from flask import Flask
 from http_load import Result, doubts_about, format_shares
 from http_load import load as load_route
@@ -813,17 +812,7 @@ def report(args: argparse.Namespace, data: str, pool_bytes: int, m: Measured) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        run(args)
-    except BenchError as exc:
-        print(f"bench/cases.py: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; the servers are stopped", file=sys.stderr)
-        return 130
-    return 0
+    return run_script("cases.py", run, parse_args(argv))
 
 
 if __name__ == "__main__":

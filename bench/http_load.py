@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import os
-import signal
 import sys
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from app_setup import add_generated_catalog, bench_environment, rebuild_demo_data
-from errors import BenchError
+from errors import run_script
 from load_generators import Generator, Measurement, choose_generator
 from machine import cpu_sample, machine_line
 from paths import BENCH_DIR, REPO_DIR, RESULTS_FILE
@@ -217,18 +216,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit status 1 with a message when it cannot."""
-    args = parse_args(argv)
-    # A plain kill should stop the servers too, as Ctrl-C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        run(args)
-    except BenchError as exc:
-        print(f"bench/http_load.py: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; the servers are stopped", file=sys.stderr)
-        return 130
-    return 0
+    return run_script("http_load.py", run, parse_args(argv))
 
 
 if __name__ == "__main__":
