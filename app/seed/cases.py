@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from app.cases import submission
-from app.cases.lifecycle import Clock, china_day, first_due, mark_overdue, move, resume, start
-from app.cases.numbers import CHINA, new_query_code, next_case_no
+from app.cases.lifecycle import china_day, mark_overdue, move, start
+from app.cases.numbers import new_query_code, next_case_no
 from app.cases.progress import follow_parent
 from app.cases.ratings import BAD_TAGS, GOOD_TAGS, open_rectification
 from app.catalog.regions import placeable_region
@@ -35,7 +35,6 @@ from app.models import Bundle, CatalogVersion, Enterprise, Region, ServiceItem, 
 from app.models.case import OPEN_STATUSES, Case, CaseMaterial, CaseRating
 from app.models.certificate import Certificate
 from app.platform.orm import utcnow
-from app.platform.working_days import working_calendar
 from app.privacy.vault import vault
 from app.seed.case_stories import (
     APPLICANT_WEIGHTS,
@@ -57,14 +56,18 @@ from app.seed.case_stories import (
     steps_for,
     window_steps,
 )
+from app.seed.case_times import (
+    filing_age,
+    place_steps,
+    ran_late,
+    submission_moment,
+)
 from app.seed.fake_identifiers import fake_uscc
 from app.seed.identity import DEMO_ENTERPRISES
 
 SEED = 20261125
 CASE_ROWS = 300  # bundles' parent and member cases included
-DAYS_BACK = 90
 KEY_PREFIX = "seed-demo-"
-OPENING, CLOSING = time(9), time(17, 30)
 ATTEMPTS = 60
 GOOD_RATINGS, BAD_RATINGS = 24, 3
 GOOD_COMMENTS = ("全程网上办，一次都没跑。", "材料自动调取，很方便。", "比预想的快。", "")
@@ -185,7 +188,7 @@ def _bundle_case(seeding: Seeding, story: BundleStory) -> None:
     items = [member.item for member in bundle.members]
     day = china_day(seeding.now) - timedelta(days=story.days_ago)
     # Filed in the hours a 即办 member can still be done the same day.
-    submitted = _submitted_at(seeding, day, "online", 0)
+    submitted = submission_moment(seeding.rng, day, "online", 0)
     form = bundle_form(story.code, FormContext(story.openid, _region(user, enterprise), day))
     parent = _new_case(seeding, "bundle", bundle.code, bundle.name, "",
                        max(submission.limit_days(i) for i in items), user, enterprise, "online",
@@ -279,90 +282,18 @@ def _plan(seeding: Seeding, status: str, limit: int, code: str, centre: str | No
             chosen = window_steps(chosen, centre)
         at = submitted
         if at is None:
-            age = days_ago + attempt % 7 if days_ago is not None else _age(rng, status, limit)
-            at = _submitted_at(seeding, china_day(seeding.now) - timedelta(days=age),
+            age = days_ago + attempt % 7 if days_ago is not None else filing_age(rng, status, limit)
+            at = submission_moment(seeding.rng, china_day(seeding.now) - timedelta(days=age),
                                "window" if centre else "online", limit)
-        moments = _place(rng, at, chosen)
+        moments = place_steps(rng, at, chosen)
         if max([at, *moments]) > seeding.now - timedelta(minutes=2):
             continue
         is_open = (chosen[-1].status if chosen else "submitted") in OPEN_STATUSES
-        if check_clock and _ran_late(at, limit, chosen, moments,
+        if check_clock and ran_late(at, limit, chosen, moments,
                                      seeding.now if is_open else None) != late:
             continue
         return at, chosen, moments
     return None
-
-
-def _age(rng: random.Random, status: str, limit: int) -> int:
-    """Days since filing: open cases are recent, finished ones anywhere in the period."""
-    within = max(2, limit * 7 // 5)
-    if status == "submitted":
-        return rng.randint(0, 2)
-    if status in OPEN_STATUSES:
-        return rng.randint(0, within)
-    return rng.randint(1, DAYS_BACK)
-
-
-def _submitted_at(seeding: Seeding, day: date, channel: str, limit: int) -> datetime:
-    calendar = working_calendar()
-    if channel == "window":
-        while not calendar.is_working_day(day):
-            day -= timedelta(days=1)
-        first, last = time(9), time(16)
-    elif limit <= 1 and calendar.is_working_day(day):
-        first, last = time(8), time(15, 30)  # a 即办 item, filed while it can be done that day
-    else:
-        first, last = time(7, 30), time(22, 30)
-    opening = datetime.combine(day, first, CHINA)
-    span = (datetime.combine(day, last, CHINA) - opening) // timedelta(minutes=1)
-    return opening + timedelta(minutes=seeding.rng.randint(0, span), seconds=seeding.rng.randint(
-        0, 59))
-
-
-def _place(rng: random.Random, submitted: datetime, steps: list[Step]) -> list[datetime]:
-    moments: list[datetime] = []
-    previous = submitted
-    for step in steps:
-        if step.source == "applicant":
-            previous += timedelta(minutes=rng.randint(20, 600))
-        else:
-            previous = _office_moment(rng, previous, step.gap)
-        moments.append(previous)
-    return moments
-
-
-def _office_moment(rng: random.Random, after: datetime, gap: int) -> datetime:
-    """A moment of office hours `gap` working days after `after` (0: later that day, or on the
-    next working day once the office has closed)."""
-    calendar = working_calendar()
-    day = china_day(after)
-    if gap:
-        day = calendar.add_working_days(day, gap)
-    while True:
-        if calendar.is_working_day(day):
-            earliest = max(datetime.combine(day, OPENING, CHINA), after + timedelta(minutes=10))
-            span = (datetime.combine(day, CLOSING, CHINA) - earliest) // timedelta(minutes=1)
-            if span > 0:
-                return earliest + timedelta(minutes=rng.randint(0, min(span, 180)))
-        day += timedelta(days=1)
-
-
-def _ran_late(submitted: datetime, limit: int, steps: list[Step], moments: list[datetime],
-              now: datetime | None) -> bool:
-    """Whether the case's clock runs out, while it runs, before one of its moves or (an open
-    case) before `now`; the clock as lifecycle's replay runs it."""
-    calendar = working_calendar()
-    clock = Clock(first_due(calendar, submitted, limit), None)
-    previous = "submitted"
-    for step, at in zip(steps, moments, strict=True):
-        if clock.paused_at is None and at > clock.due_at:
-            return True
-        if previous == "supplement_requested" and step.status != "supplement_requested":
-            resume(calendar, clock, at)
-        if step.status == "supplement_requested":
-            clock.paused_at = at
-        previous = step.status
-    return now is not None and clock.paused_at is None and now > clock.due_at
 
 
 def _walk(seeding: Seeding, case: Case, steps: list[Step], moments: list[datetime]) -> None:
