@@ -14,7 +14,14 @@ from app.api.request_bodies import Blueprint
 from app.api.schemas import LocalDateTime, PageQuerySchema, PageSchema, RequestSchema
 from app.api.validators import USCC
 from app.cases.progress import withdraw
-from app.cases.reading import detail, list_cases, looked_up, public_view, summary, visible_case
+from app.cases.reading import (
+    detail,
+    list_cases,
+    looked_up,
+    public_view,
+    summaries,
+    visible_case,
+)
 from app.cases.submission import submit
 from app.extensions import db
 from app.models.case import CASE_STATUSES
@@ -223,7 +230,7 @@ def get_my_cases(query: dict) -> dict:
                             enterprise_uscc=query.get("enterprise"), since=query.get("since"),
                             until=query.get("until"), page=query["page"],
                             per_page=query["per_page"])
-    return {"items": [summary(case) for case in page.items], "page": page.page,
+    return {"items": summaries(page.items), "page": page.page,
             "per_page": page.per_page, "total": page.total}
 
 

@@ -106,8 +106,18 @@ def _node(node: Any, with_note: bool) -> dict[str, Any]:
     return view
 
 
-def summary(case: Case, now: datetime | None = None) -> dict[str, Any]:
-    """The list view of a case."""
+def summaries(cases: list[Case]) -> list[dict[str, Any]]:
+    """The list view of a page of cases, their enterprises read in one query."""
+    ids = {case.enterprise_id for case in cases if case.enterprise_id is not None}
+    enterprises = {e.id: {"uscc": e.uscc, "name": e.name} for e in db.session.scalars(
+        sa.select(Enterprise).where(Enterprise.id.in_(ids)))} if ids else {}
+    now = utcnow()
+    return [summary(case, now, enterprises) for case in cases]
+
+
+def summary(case: Case, now: datetime | None = None,
+            enterprises: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
+    """The list view of a case (`enterprises`: those of its page, by id, when read already)."""
     now = now or utcnow()
     return {
         "case_no": case.case_no, "kind": case.kind,
@@ -117,7 +127,8 @@ def summary(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "instant": case.instant, "channel": case.channel,
         "submitted_at": case.submitted_at, "due_at": case.due_at, "closed_at": case.closed_at,
         "overdue": is_overdue(case, now), "working_days_left": working_days_left(case, now),
-        "enterprise": _enterprise(case.enterprise_id),
+        "enterprise": (enterprises.get(case.enterprise_id) if enterprises is not None
+                       else _enterprise(case.enterprise_id)),
     }
 
 
