@@ -153,7 +153,9 @@ def detail(case: Case, user: User) -> dict[str, Any]:
                        "certificate_id": str(m.certificate_id) if m.certificate_id else None,
                        "upload_id": m.upload_id} for m in case.materials],
         "form": masked_form(_form_definition(case), form),
-        "children": [summary(child, now) for child in case.children],
+        # Only a bundle has members: an item case does not ask the database for them.
+        "children": ([summary(child, now) for child in case.children]
+                     if case.kind == "bundle" else []),
         "parent_case_no": parent.case_no if parent else None,
         "rating": None if rating is None else {"score": rating.score, "tags": rating.tags,
                                                 "comment": rating.comment,
@@ -165,11 +167,9 @@ def detail(case: Case, user: User) -> dict[str, Any]:
 
 
 def _form_definition(case: Case) -> dict[str, Any] | None:
-    if case.kind == "bundle":
-        bundle = db.session.scalar(sa.select(Bundle).where(Bundle.code == case.service_code))
-        return bundle.form if bundle else None
-    item = db.session.scalar(sa.select(ServiceItem).where(ServiceItem.code == case.service_code))
-    return item.form if item else None
+    """The form the case was filled in: its column alone, not the item with its guide."""
+    model = Bundle if case.kind == "bundle" else ServiceItem
+    return db.session.scalar(sa.select(model.form).where(model.code == case.service_code))
 
 
 def public_view(case: Case) -> dict[str, Any]:
