@@ -19,7 +19,6 @@ from app.cases.reading import (
     list_cases,
     looked_up,
     public_view,
-    summaries,
     visible_case,
 )
 from app.cases.submission import submit
@@ -230,7 +229,7 @@ def get_my_cases(query: dict) -> dict:
                             enterprise_uscc=query.get("enterprise"), since=query.get("since"),
                             until=query.get("until"), page=query["page"],
                             per_page=query["per_page"])
-    return {"items": summaries(page.items), "page": page.page,
+    return {"items": page.items, "page": page.page,
             "per_page": page.per_page, "total": page.total}
 
 

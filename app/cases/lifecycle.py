@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from app.models.case import FINISHED_STATUSES, Case, CaseNode
+from app.models.case import FINISHED_STATUSES, OPEN_STATUSES, Case, CaseNode
 from app.platform.clock import CHINA_TZ
 from app.platform.errors import Conflict, InvalidInput
 from app.platform.events import emit
@@ -91,7 +91,8 @@ def _clock_time(case: Case, now: datetime | None) -> datetime:
 
 def working_days_left(case: Case, now: datetime | None = None) -> int | None:
     """Working days from today to the due day (negative once overdue); None once closed."""
-    if not case.is_open or case.due_at is None:
+    # `case` may be a row of the list's columns as well as a Case.
+    if case.status not in OPEN_STATUSES or case.due_at is None:
         return None
     today = china_day(_clock_time(case, now))
     return working_calendar().working_days_between(today, china_day(case.due_at))
@@ -100,7 +101,7 @@ def working_days_left(case: Case, now: datetime | None = None) -> int | None:
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
     if case.due_at is None:
         return False
-    if case.is_open:
+    if case.status in OPEN_STATUSES:
         return _clock_time(case, now) > case.due_at
     return case.closed_at is not None and case.closed_at > case.due_at
 

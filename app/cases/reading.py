@@ -44,10 +44,12 @@ def _scopes(user: User, enterprise_uscc: str | None) -> list[sa.ColumnElement[bo
 def list_cases(user: User, *, status: str | None = None, enterprise_uscc: str | None = None,
                since: datetime | None = None, until: datetime | None = None, page: int = 1,
                per_page: int = 20) -> Page:
-    """The caller's cases (top level: a bundle's members come inside it), newest first.
+    """The caller's cases (top level: a bundle's members come inside it), newest first, as
+    their list views.
 
-    Each scope is read on its own, newest first, from its index (ids only); the page is merged
-    from them and its rows fetched by id, so no query sorts or scans rows."""
+    One statement reads every scope's newest ids from its index; a second fetches the page's
+    rows (the columns the list shows, with their enterprise). Only a scope with more cases than
+    the pages asked for is counted, in a third."""
     filters = [Case.parent_id.is_(None)]
     if status:
         filters.append(Case.status == status)
@@ -56,21 +58,39 @@ def list_cases(user: User, *, status: str | None = None, enterprise_uscc: str | 
     if until:
         filters.append(Case.submitted_at < until)
     wanted = page * per_page
-    total = 0
-    heads: list[tuple[datetime, int]] = []
-    for scope in _scopes(user, enterprise_uscc):
-        condition = sa.and_(scope, *filters)
+    conditions = [sa.and_(scope, *filters) for scope in _scopes(user, enterprise_uscc)]
+    # Each scope as a derived table, so that its ORDER BY and LIMIT hold inside the union
+    # on every database.
+    newest = [sa.select(sa.literal(n).label("scope"), Case.submitted_at, Case.id)
+              .where(condition).order_by(Case.submitted_at.desc(), Case.id.desc())
+              .limit(wanted).subquery(f"s{n}") for n, condition in enumerate(conditions)]
+    heads = db.session.execute(sa.union_all(*(sa.select(s) for s in newest))
+                               if len(newest) > 1 else sa.select(newest[0])).all()
+    found = [0] * len(conditions)
+    for head in heads:
+        found[head.scope] += 1
+    full = [conditions[n] for n, count in enumerate(found) if count >= wanted]
+    total = len(heads) - sum(found[n] for n, count in enumerate(found) if count >= wanted)
+    if full:
         total += db.session.scalar(sa.select(sa.func.count()).select_from(Case)
-                                   .where(condition)) or 0
-        heads.extend(db.session.execute(
-            sa.select(Case.submitted_at, Case.id).where(condition)
-            .order_by(Case.submitted_at.desc(), Case.id.desc()).limit(wanted)).all())
-    heads.sort(reverse=True)
-    ids = [case_id for _, case_id in heads[(page - 1) * per_page:wanted]]
-    # The list shows no timelines, materials or members: none of them is loaded.
-    rows = {c.id: c for c in db.session.scalars(
-        sa.select(Case).where(Case.id.in_(ids)).options(sa.orm.lazyload("*")))}
-    return Page([rows[i] for i in ids if i in rows], page, per_page, total)
+                                   .where(sa.or_(*full))) or 0
+    ordered = sorted(((h.submitted_at, h.id) for h in heads), reverse=True)
+    ids = [case_id for _, case_id in ordered[(page - 1) * per_page:wanted]]
+    return Page(_list_views(ids), page, per_page, total)
+
+
+def _list_views(ids: list[int]) -> list[dict[str, Any]]:
+    """The list views of the cases `ids`, in that order: their columns alone, no entities."""
+    if not ids:
+        return []
+    rows = {row.id: row for row in db.session.execute(
+        sa.select(*_SUMMARY_COLUMNS, Enterprise.uscc, Enterprise.name.label("enterprise_name"))
+        .outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
+        .where(Case.id.in_(ids)))}
+    enterprises = {row.enterprise_id: {"uscc": row.uscc, "name": row.enterprise_name}
+                   for row in rows.values() if row.enterprise_id is not None}
+    now = utcnow()
+    return [summary(rows[i], now, enterprises) for i in ids if i in rows]
 
 
 def visible_case(user: User, case_no: str) -> Case:
@@ -106,16 +126,14 @@ def _node(node: Any, with_note: bool) -> dict[str, Any]:
     return view
 
 
-def summaries(cases: list[Case]) -> list[dict[str, Any]]:
-    """The list view of a page of cases, their enterprises read in one query."""
-    ids = {case.enterprise_id for case in cases if case.enterprise_id is not None}
-    enterprises = {e.id: {"uscc": e.uscc, "name": e.name} for e in db.session.scalars(
-        sa.select(Enterprise).where(Enterprise.id.in_(ids)))} if ids else {}
-    now = utcnow()
-    return [summary(case, now, enterprises) for case in cases]
+# What the list view reads of a case (and the working-day clock behind its figures).
+_SUMMARY_COLUMNS = (Case.id, Case.case_no, Case.kind, Case.service_code, Case.service_name,
+                    Case.department, Case.status, Case.instant, Case.channel,
+                    Case.submitted_at, Case.due_at, Case.closed_at, Case.paused_at,
+                    Case.enterprise_id)
 
 
-def summary(case: Case, now: datetime | None = None,
+def summary(case: Any, now: datetime | None = None,
             enterprises: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
     """The list view of a case (`enterprises`: those of its page, by id, when read already)."""
     now = now or utcnow()

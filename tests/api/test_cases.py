@@ -662,6 +662,11 @@ def test_my_cases_merge_my_own_and_my_companys_newest_first(client, scene, owner
     assert numbers_of(first) + numbers_of(second) == owners_cases[::-1]
     assert first["total"] == second["total"] == 4 and first["per_page"] == 3
     assert listing(client, scene, page=3, per_page=3)["items"] == []
+    # Pages smaller than a scope: each full scope is counted, the total stays whole.
+    for number in range(1, 5):
+        one = listing(client, scene, per_page=1, page=number)
+        assert numbers_of(one) == [owners_cases[::-1][number - 1]] and one["total"] == 4
+    assert listing(client, scene, per_page=2, page=1)["total"] == 4
     # The agent reaches the company's cases, not the owner's own.
     assert numbers_of(listing(client, scene, "agent")) == [owners_cases[3], owners_cases[1]]
 
