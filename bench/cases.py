@@ -146,6 +146,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="print cProfile of each route in process (printed anyway for a"
                              " route that misses the aim)")
     parser.add_argument("--profile-requests", type=int, default=2000)
+    parser.add_argument("--in-process-only", action="store_true",
+                        help="time (and with --profile, profile) the routes in process; no "
+                             "server, no RESULTS.md")
     parser.add_argument("--no-results", action="store_true", help="do not write RESULTS.md")
     return parser.parse_args(argv)
 
@@ -761,6 +764,11 @@ def measure(args: argparse.Namespace, app: Flask, env: dict[str, str], url: URL,
         print(f"- {finding}")
     routes = [work.reference, *work.reads]
     figures = [in_process(app, route, args.profile_requests, args.profile) for route in routes]
+    if args.in_process_only:
+        for figure in figures:
+            print(f"\n### {figure.name}: {figure.microseconds:,.0f} µs per request in "
+                  f"process, {figure.queries:.1f} statements\n{figure.profile}")
+        raise SystemExit(0)
     try:
         baseline, results, filed = serve_and_load(
             args, env, work, [] if args.no_submissions else work.submissions)
