@@ -35,6 +35,7 @@ from app.models.enterprise import Enterprise, EnterpriseBinding
 from app.models.event import DomainEvent
 from app.models.integration import IntegrationEvent
 from app.models.session import AuthSession
+from app.models.tag import PushPreference, TagChange, TagDefinition, TagDispute, TagMembership
 from app.models.user import User
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "IntegrationEvent",
     "ItemRegion",
     "Presentation",
+    "PushPreference",
     "RecentVisit",
     "Rectification",
     "Region",
@@ -67,6 +69,10 @@ __all__ = [
     "ServiceMaterial",
     "SigningKeyRecord",
     "Synonym",
+    "TagChange",
+    "TagDefinition",
+    "TagDispute",
+    "TagMembership",
     "Theme",
     "Upload",
     "User",

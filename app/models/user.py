@@ -27,7 +27,8 @@ class User(db.Model):
     id_number_enc: Mapped[str | None] = mapped_column(sa.String(255))
     id_number_index: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # Facts derived from the ID number, kept in clear for profile tags (age band, region).
-    birth_date: Mapped[date | None]
+    # Indexed: the daily age-band task reads only those who cross a band's edge today.
+    birth_date: Mapped[date | None] = mapped_column(index=True)
     gender: Mapped[str | None] = mapped_column(sa.String(8))
     region_code: Mapped[str | None] = mapped_column(sa.String(6), index=True)
     real_name_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
