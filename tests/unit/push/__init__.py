@@ -1,0 +1,1 @@
+"""Tests of app/push: audience expressions and their evaluation over bitmaps."""
