@@ -101,8 +101,14 @@ class LocalView(Generic[V]):
             slot.held = None
 
 
+def local_state(app: Flask) -> dict[str, Any]:
+    """Other per-process state derived from shared data (an index), forgotten with the views."""
+    return app.extensions.setdefault("local_state", {})
+
+
 def reset_local_views(app: Flask) -> None:
     """Forget every view `app` holds in this process (tests, after emptying the database)."""
+    local_state(app).clear()
     for slot in list(_slots(app).values()):
         with slot.lock:
             slot.held = None
