@@ -68,6 +68,10 @@ def register_extensions(app: Flask) -> None:
         service.init_app(app)
     init_celery(app)
     from app.cases import tasks as case_tasks  # noqa: F401  (registers the cases' tasks)
+    from app.push import computed
+    from app.push import tasks as push_tasks  # noqa: F401  (registers the tags' tasks)
+
+    computed.register_subscribers()
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]

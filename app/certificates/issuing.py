@@ -13,6 +13,7 @@ from app.identity.real_name import ID_NUMBER_INDEX
 from app.models import Enterprise
 from app.models.certificate import Certificate, CertificateType
 from app.platform.errors import Conflict, InvalidInput, NotFound
+from app.platform.events import emit
 from app.platform.orm import parse_row_id, utcnow
 from app.privacy.identifiers import (
     InvalidIdentifier,
@@ -71,6 +72,7 @@ def issue(kind: CertificateType, *, holder_id_number: str | None, holder_uscc: s
         "certificate.fields")
     db.session.add(certificate)
     db.session.flush()
+    emit("certificate.issued", certificate_id=certificate.id)
     return certificate
 
 
@@ -90,6 +92,7 @@ def revoke(certificate: Certificate, reason: str) -> Certificate:
     if certificate.revoked_at is None:
         certificate.status, certificate.revoked_at = "revoked", utcnow()
         certificate.revoked_reason = reason
+        emit("certificate.revoked", certificate_id=certificate.id)
     return certificate
 
 

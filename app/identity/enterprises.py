@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Enterprise, EnterpriseBinding, User
 from app.models.enterprise import AGENT_SCOPES
 from app.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.platform.events import emit
 from app.platform.orm import parse_row_id, utcnow
 from app.privacy.identifiers import InvalidIdentifier, parse_uscc
 
@@ -50,6 +51,7 @@ def bind(user: User, uscc: str, relation: str) -> EnterpriseBinding:
         db.session.add(binding)
     binding.relation = relation
     binding.status = "verified" if matches else "pending"
+    emit("user.bindings_changed", user_id=user.id)
     return binding
 
 
@@ -58,6 +60,7 @@ def unbind(user: User, uscc: str) -> None:
     if binding is None:
         raise NotFound("未绑定该企业")
     db.session.delete(binding)
+    emit("user.bindings_changed", user_id=user.id)
 
 
 def _legal_rep_binding(user: User, enterprise: Enterprise) -> EnterpriseBinding:
@@ -103,6 +106,7 @@ def delegate_agent(legal_rep: User, uscc: str, *, user_id: str | None, invite_co
     binding.scopes = ",".join(s for s in AGENT_SCOPES if s in scopes)
     binding.expires_at = expires_at
     binding.granted_by_user_id = legal_rep.id
+    emit("user.bindings_changed", user_id=agent.id)
     return binding
 
 
@@ -115,6 +119,7 @@ def revoke_agent(legal_rep: User, uscc: str, agent_user_id: int) -> None:
     if binding is None:
         raise NotFound("该用户不是本企业的经办人")
     db.session.delete(binding)
+    emit("user.bindings_changed", user_id=agent_user_id)
 
 
 def agents_of(legal_rep: User, uscc: str) -> list[EnterpriseBinding]:

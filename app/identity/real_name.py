@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import User
 from app.platform.errors import Conflict, InvalidInput, Unavailable
+from app.platform.events import emit
 from app.platform.orm import utcnow
 from app.platform.rate_limit import RateLimit, enforce
 from app.privacy.identifiers import IdNumberFacts, InvalidIdentifier, parse_id_number
@@ -91,4 +92,5 @@ def verify_real_name(user: User, name: str, id_number: str, code: str) -> User:
     user.birth_date, user.gender, user.region_code = (facts.birth_date, facts.gender,
                                                       facts.region_code)
     user.real_name_verified_at = utcnow()
+    emit("user.verified", user_id=user.id)
     return user

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.identity.sessions import TokenPair, start_session
 from app.models import User
 from app.platform.errors import RateLimited, Unauthenticated, Unavailable
+from app.platform.events import emit
 from app.platform.orm import utcnow
 from app.platform.rate_limit import RateLimit, enforce
 from app.wechat import CircuitOpen, wechat_client
@@ -55,4 +56,6 @@ def login_with_code(code: str) -> tuple[User, TokenPair, bool]:
         user.unionid = info.unionid
     user.last_login_at = utcnow()
     db.session.flush()
+    if created:
+        emit("user.registered", user_id=user.id)
     return user, start_session(user), created

@@ -29,6 +29,14 @@ BEAT_SCHEDULE = {
     "sweep-events": {"task": "events.sweep", "schedule": 60.0},
     # Cases past their due time are marked overdue (and say so) within ten minutes.
     "mark-overdue-cases": {"task": "cases.mark_overdue", "schedule": 600.0},
+    # Tags whose expiry passed leave audiences within a minute.
+    "expire-tags": {"task": "tags.expire", "schedule": 60.0},
+    # 00:05 China time: age bands and certificate expiry windows that the new day moves.
+    "daily-tags": {"task": "tags.daily", "schedule": crontab(hour=16, minute=5)},
+    # The shared snapshot new processes load the audience index from.
+    "audience-snapshot": {"task": "audience.snapshot", "schedule": 300.0},
+    # 03:40 China time: the change log beyond the week it is kept.
+    "prune-tag-log": {"task": "tags.prune_log", "schedule": crontab(hour=19, minute=40)},
 }
 QUICK_PUBLISH = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                  "interval_max": 0.2}
