@@ -17,6 +17,7 @@ from app.seed.cases import seed_cases
 from app.seed.catalog import seed_catalog
 from app.seed.certificates import seed_certificate_types, seed_certificates
 from app.seed.identity import seed_identity
+from app.seed.tags import seed_tags
 
 
 def load_data(name: str) -> Any:
@@ -32,7 +33,7 @@ def seed_admins() -> int:
 
 
 # Certificate types come before the catalog, whose materials name them (免提交); cases come
-# last, filed by the demo people with their certificates.
+# after them, filed by the demo people with their certificates; tags last, computed from all.
 SEEDERS: list[tuple[str, Callable[[], int]]] = [
     ("admin accounts", seed_admins),
     ("people, enterprises and verifier", seed_identity),
@@ -40,6 +41,7 @@ SEEDERS: list[tuple[str, Callable[[], int]]] = [
     ("catalog", lambda: seed_catalog(load_data)),
     ("certificates", lambda: seed_certificates(load_data("certificate_holdings.json"))),
     ("cases", seed_cases),
+    ("tags", seed_tags),
 ]
 
 
