@@ -34,6 +34,7 @@ from app.models.certificate import (
 from app.models.enterprise import Enterprise, EnterpriseBinding
 from app.models.event import DomainEvent
 from app.models.integration import IntegrationEvent
+from app.models.push import PushMessageState, PushRule, PushRun
 from app.models.session import AuthSession
 from app.models.tag import PushPreference, TagChange, TagDefinition, TagDispute, TagMembership
 from app.models.user import User
@@ -61,7 +62,10 @@ __all__ = [
     "IntegrationEvent",
     "ItemRegion",
     "Presentation",
+    "PushMessageState",
     "PushPreference",
+    "PushRule",
+    "PushRun",
     "RecentVisit",
     "Rectification",
     "Region",
