@@ -65,13 +65,16 @@ class UploadSchema(ma.Schema):
 
 def takes_upload_bodies(view: F) -> F:
     """Let the route's body be as large as a file may be, with its multipart wrapping; every
-    other route keeps MAX_CONTENT_LENGTH. Form fields beside the file stay small."""
+    other route keeps MAX_CONTENT_LENGTH.
+
+    The form's memory limit is the body's: werkzeug counts a file's lines against it as it
+    parses them, so a lower one refuses ordinary documents with line breaks in them."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         request.max_content_length = (int(current_app.config["UPLOAD_MAX_BYTES"])
                                       + MULTIPART_ALLOWANCE)
-        request.max_form_memory_size = MULTIPART_ALLOWANCE
+        request.max_form_memory_size = request.max_content_length
         request.max_form_parts = FORM_PARTS
         return view(*args, **kwargs)
 

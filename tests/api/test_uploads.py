@@ -167,6 +167,9 @@ def test_a_file_over_the_limit_is_413_and_the_limit_is_the_upload_routes_alone(a
     # Over MAX_CONTENT_LENGTH (1 MB), within UPLOAD_MAX_BYTES (10 MB): taken here only.
     large = files.pdf(b"%" + b"x" * 2_000_000 + b"\n")
     assert upload(client, people.owner, large).status_code == 201
+    # A real document has line breaks all through it: the form's memory limit is not the file's.
+    lines = files.pdf(b"1 0 obj <<>> endobj\n" * 20_000)
+    assert upload(client, people.owner, lines).status_code == 201
     as_json = client.post("/api/v1/cases", headers=people.owner,
                           data=json.dumps({"service_code": "x" * 2_000_000}),
                           content_type="application/json")
