@@ -27,13 +27,16 @@ def init_app(app: Flask) -> None:
         home,
         me,
         prefill,
+        push_preferences,
         search,
         services,
+        tags,
         themes,
         uploads,
         verifications,
     )
-    from app.api.admin import audit_log, catalog, rectifications
+    from app.api.admin import audiences, audit_log, catalog, rectifications
+    from app.api.admin import tags as admin_tags
     from app.api.errors import register_error_handlers, register_jwt_errors
     from app.api.partners import cases as partner_cases
     from app.api.partners import certificates as partner_certificates
@@ -45,7 +48,8 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     for module in (health, auth, me, enterprises, favorites, home, themes, services, bundles,
                    search, prefill, certificates, verifications, cases, partner_certificates,
-                   partner_cases, catalog, audit_log, case_ratings, rectifications, uploads):
+                   partner_cases, catalog, audit_log, case_ratings, rectifications, uploads,
+                   tags, push_preferences, admin_tags, audiences):
         api.register_blueprint(module.blp)
     api.register_blueprint(verifications.jwks_blp)
     register_error_handlers(app)

@@ -15,6 +15,9 @@ from werkzeug.routing import BaseConverter, ValidationError
 from app.api.validators import (
     BUNDLE_CODE_PATTERN,
     ITEM_CODE,
+    TAG_DEFINITION_PATTERN,
+    TAG_NAME_EXAMPLE,
+    TAG_NAME_PATTERN,
     THEME_CODE_PATTERN,
     USCC,
     DocumentedRule,
@@ -72,6 +75,12 @@ PATH_CONVERTERS: dict[str, type[BaseConverter]] = {
     "upload_id": _documented("UploadIdConverter", pattern=r"^[0-9a-f]{32}$",
                              example="0123456789abcdef0123456789abcdef",
                              description="as POST /uploads returned it"),
+    "tag": _documented("TagConverter", pattern=TAG_NAME_PATTERN, maxLength=64,
+                       example=TAG_NAME_EXAMPLE, description="a tag: namespace:name"),
+    "tag_definition": _documented(
+        "TagDefinitionConverter", pattern=TAG_DEFINITION_PATTERN, maxLength=64,
+        example=TAG_NAME_EXAMPLE,
+        description="a manual tag's name, or a computed family's namespace (`region`)"),
     "material_key": _documented("MaterialKeyConverter", minLength=1, maxLength=16,
                                 example="m1", description="a material's id in the guide"),
 }

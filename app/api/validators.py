@@ -103,3 +103,8 @@ ROW_ID = DocumentedRule(
     description="an id as the API returns it (a string of ASCII digits)", example="1")
 THEME_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
 BUNDLE_CODE_PATTERN = r"^B[0-9]{3,8}$"
+# Tag names as app.push.expressions reads them, written as the document states patterns: a
+# namespace, then `:`-separated segments (a computed family's definition is its namespace alone).
+TAG_NAME_PATTERN = r"^[a-z][a-z0-9_]*(?::[A-Za-z0-9_+.-]+)+$"
+TAG_DEFINITION_PATTERN = r"^[a-z][a-z0-9_]*(?::[A-Za-z0-9_+.-]+)*$"
+TAG_NAME_EXAMPLE = "life:newborn"

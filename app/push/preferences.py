@@ -36,12 +36,12 @@ def set_preferences(user: User, *, muted_categories: list[str],
         raise InvalidInput("muted_categories", f"最多屏蔽 {MAX_MUTED} 个类别",
                            [f"at most {MAX_MUTED}"])
     for category in muted:
-        if not CATEGORY.match(category):
+        if not CATEGORY.fullmatch(category):
             raise InvalidInput("muted_categories", f"推送类别「{category}」格式不正确",
                                [f"invalid category {category!r}"])
     if quiet_hours is not None:
         start, end = quiet_hours.get("start", ""), quiet_hours.get("end", "")
-        if not CLOCK.match(start) or not CLOCK.match(end) or start == end:
+        if not CLOCK.fullmatch(start) or not CLOCK.fullmatch(end) or start == end:
             raise InvalidInput("quiet_hours", "免打扰时段应为两个不同的 HH:MM 时刻",
                                ["start and end: distinct HH:MM"])
     found = db.session.get(PushPreference, user.id)

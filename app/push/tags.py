@@ -257,7 +257,9 @@ def tags_of(user: User) -> list[dict[str, Any]]:
         meaning = defined.get(row.tag) or defined.get(family_of(row.tag))
         dispute = disputes.get(row.tag)
         views.append({
-            "tag": row.tag, "description": meaning.description if meaning else "",
+            # A family's row is written on an admin's first write: its meaning is known before.
+            "tag": row.tag, "description": meaning.description if meaning
+            else COMPUTED_FAMILIES.get(family_of(row.tag), ""),
             "source": row.source, "since": row.since, "expires_at": row.expires_at,
             "sensitive": bool(meaning and meaning.sensitive),
             "disputable": row.source != "computed" and dispute is None,

@@ -29,6 +29,7 @@ from app.extensions import db
 from app.identity.enterprises import find_enterprise
 from app.models.admin import ADMIN_ROLES, VERIFIER_ROLE
 from app.platform.orm import utcnow
+from app.push.tags import dispute
 from mini_program_stub.wechat_server import StubServer
 from tests import sample_files
 from tests.api.world import (
@@ -36,6 +37,7 @@ from tests.api.world import (
     World,
     api_routes,
     build_world,
+    create_manual_tag,
     create_person,
     department_headers,
 )
@@ -242,6 +244,19 @@ def fresh_answered_enterprise_case(scene: Scene) -> str:
     return _answered(scene, fresh_finished_enterprise_case(scene))
 
 
+def fresh_tag(scene: Scene) -> str:
+    """A new manual tag every citizen of the world carries."""
+    people = [scene.world.subject(name) for name in CITIZENS]
+    return create_manual_tag(f"matrix:tag{next(_serial)}", members=people)
+
+
+def fresh_dispute(scene: Scene) -> str:
+    """The id of the owner's new open dispute of a manual tag."""
+    record = dispute(scene.world.subject("owner"), fresh_tag(scene), "不符合")
+    db.session.commit()
+    return str(record.id)
+
+
 def bundle_body(scene: Scene) -> dict[str, Any]:
     """A valid new bundle of two of the world's items."""
     return {"code": f"B{8000 + next(_serial)}", "name": "临时一件事", "audience": "personal",
@@ -277,6 +292,18 @@ COMPANY_CASE_READERS = {"agent": 200, "unscoped_agent": 200}
 RATING, APPEAL = {"score": 5, "tags": ["办事效率高"]}, {"reason": "答复未解决问题"}
 # 好差评 is followed up by catalog_admin, and read by auditors too.
 RATING_READERS = {**admins("catalog_admin", 200), "auditor": 200}
+
+# Profile tags are written by push_admin, read by approvers and auditors too; previews are for
+# those who write or approve push rules.
+TAG_READERS = {**admins("push_admin", 200), "push_approver": 200, "auditor": 200}
+PREVIEWERS = {**admins("push_admin", 200), "push_approver": 200}
+TAG = {"name": _id("tag")}
+
+
+def members(scene: Scene) -> dict[str, Any]:
+    """The owner, named by id."""
+    return {"user_ids": [scene.world.user_ids["owner"]]}
+
 
 MATRIX: list[Row] = [
     Row("GET", "/healthz", everyone(200)),
@@ -413,6 +440,32 @@ MATRIX: list[Row] = [
         admins("catalog_admin", 200), {"rectification_id": fresh_rectification},
         body={"action": "assign", "assignee": "窗口科"}),
     Row("GET", "/api/v1/admin/ratings/stats", RATING_READERS),
+    Row("GET", "/api/v1/me/tags", citizens(200)),
+    # Every citizen carries the fresh tag: each disputes their own membership of it.
+    Row("POST", "/api/v1/me/tags/{tag}/dispute", citizens(201), {"tag": fresh_tag},
+        body={"reason": "不符合"}),
+    Row("GET", "/api/v1/me/push-preferences", citizens(200)),
+    Row("PUT", "/api/v1/me/push-preferences", citizens(200),
+        body={"muted_categories": ["pension"], "quiet_hours": {"start": "22:00", "end": "07:00"},
+              "wechat_enabled": True}),
+    Row("GET", "/api/v1/admin/tags", TAG_READERS),
+    Row("POST", "/api/v1/admin/tags", admins("push_admin", 201),
+        body=lambda scene: {"name": f"matrix:new{next(_serial)}", "kind": "manual"}),
+    Row("GET", "/api/v1/admin/tags/{name}", TAG_READERS, TAG),
+    Row("PATCH", "/api/v1/admin/tags/{name}", admins("push_admin", 200), TAG,
+        body={"description": "家中有新生儿"}),
+    Row("POST", "/api/v1/admin/tags/{name}/members", admins("push_admin", 200), TAG,
+        body=members),
+    Row("POST", "/api/v1/admin/tags/{name}/members", admins("push_admin", 200), TAG,
+        body=lambda scene: Multipart({"file": (scene.world.user_ids["owner"].encode(),
+                                                "members.csv")})),
+    Row("POST", "/api/v1/admin/tags/{name}/members/remove", admins("push_admin", 200),
+        {"name": fresh_tag}, body=members),
+    Row("GET", "/api/v1/admin/tag-disputes", TAG_READERS),
+    Row("POST", "/api/v1/admin/tag-disputes/{dispute_id}/resolve", admins("push_admin", 200),
+        {"dispute_id": fresh_dispute}, body={"outcome": "upheld"}),
+    Row("POST", "/api/v1/admin/audiences/preview", PREVIEWERS,
+        body={"audience": "region:5301 AND NOT optout:pension"}),
 ]
 
 

@@ -1,7 +1,7 @@
 """A small populated world for the API-wide tests (the fuzzer and the authorization matrix):
-a catalog, citizens with certificates, two enterprises with agents of every kind, admin
-accounts, and the real ids they name. It keeps plain strings only, so it outlives the app
-context it was built in."""
+a catalog, citizens with certificates and profile tags, two enterprises with agents of every
+kind, admin accounts, and the real ids they name. It keeps plain strings only, so it outlives
+the app context it was built in."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ from app.extensions import db
 from app.identity.partner_signing import signature
 from app.models import AdminAccount, Enterprise, User
 from app.models.certificate import CertificateType
+from app.models.tag import TagDefinition
 from app.platform.orm import utcnow
+from app.push import computed, memberships
+from app.push.tags import dispute
 from tests import sample_files
 from tests.conftest import SECRETS
 from tests.factories import (
@@ -105,6 +108,9 @@ class World:
             "upload_id": [ids["upload"]],
             "material_id": ["m1"],
             "query_code": [ids["query_code"]],
+            "name": [ids["tag"], ids["other_tag"], "region"],
+            "tag": [ids["tag"], ids["other_tag"], "region:530102"],
+            "dispute_id": [ids["dispute"]],
         }
 
 
@@ -191,11 +197,33 @@ def _rectification(world: World, owner: User) -> dict[str, str]:
     return {"rated_case": case.case_no, "rectification": str(rectification.id)}
 
 
+def create_manual_tag(name: str, *, members: list[User]) -> str:
+    """A manual tag (defined as if by an admin) that `members` carry; its name."""
+    db.session.add(TagDefinition(name=name, kind="manual", description="测试标签"))
+    memberships.grant_many([m.id for m in members], name, source="manual")
+    db.session.commit()
+    return name
+
+
+def _tags(world: World, people: dict[str, User]) -> None:
+    """Everyone's computed tags; two manual tags everyone carries, and an open dispute of the
+    second by another citizen."""
+    computed.refresh_users([person.id for person in people.values()])
+    everyone = list(people.values())
+    tag = create_manual_tag("life:newborn", members=everyone)
+    other = create_manual_tag("life:retiring", members=everyone)
+    record = dispute(people["other_citizen"], other, "不符合")
+    db.session.commit()
+    world.ids.update(tag=tag, other_tag=other, dispute=str(record.id))
+
+
 def build_world(*, admins: Mapping[str, tuple[str, ...]]) -> World:
     """The catalog, the citizens and enterprises, and one admin account per entry of
     `admins` (caller name → roles); call it inside an app context."""
     world = World()
-    subjects: dict[str, User | AdminAccount] = dict(_people(world, *_catalog(world)))
+    people = _people(world, *_catalog(world))
+    _tags(world, people)
+    subjects: dict[str, User | AdminAccount] = dict(people)
     for name, roles in admins.items():
         institution = "昆明市五华区政务服务中心" if "verifier" in roles else None
         subjects[name] = create_admin(username=f"{name}-account", roles=roles,
