@@ -92,7 +92,12 @@ class _Evaluation:
         return self._tags[tag]
 
     def pattern_members(self, pattern: str) -> BitMap:
-        """The union of the covered tags' bitmaps (a tag's own bitmap when it is the only one)."""
+        """The union of the covered tags' bitmaps (a tag's own bitmap when it is the only one).
+        A source that keeps such unions between evaluations (`pattern_bitmap`) is asked first."""
+        if pattern not in self._resolved and hasattr(self.source, "pattern_bitmap"):
+            kept = self.source.pattern_bitmap(pattern)
+            if kept is not None:
+                self._resolved[pattern] = kept
         if pattern not in self._resolved:
             maps = [self.tag_members(tag) for tag in self.covered_tags(pattern)]
             if not maps:
@@ -108,6 +113,11 @@ class _Evaluation:
         if isinstance(expr, Not):
             return _Members(self.universe.bitmap - self.members(expr.operand).bitmap, True, True)
         if isinstance(expr, Or):
+            if hasattr(self.source, "pattern_bitmap") and all(
+                    isinstance(operand, Tag) for operand in expr.operands):
+                kept = self.source.pattern_bitmap(*(o.pattern for o in expr.operands))
+                if kept is not None:
+                    return _Members(kept, owned=False, bounded=False)
             parts = [self.members(operand) for operand in expr.operands]
             if len(parts) == 1:
                 return parts[0]

@@ -33,6 +33,7 @@ from app.extensions import db, redis_store
 from app.models.tag import TagChange, TagMembership
 from app.platform.local_views import local_state
 from app.platform.orm import utcnow
+from app.push.expressions import covers
 
 UNIVERSE_TAG = "user:registered"  # everyone who may be targeted at all
 EMPTY = FrozenBitMap()
@@ -49,6 +50,39 @@ REBUILD_REPLAY = timedelta(seconds=60)
 BATCH = 10_000
 
 
+class PatternUnions:
+    """Unions of the tags a pattern covers, each kept with the versions of those tags."""
+
+    LIMIT = 256  # patterns kept; the least recently built go first
+
+    def __init__(self) -> None:
+        self.versions: dict[str, int] = {}  # tag -> changes applied to it
+        self._kept: dict[str, tuple[tuple[tuple[str, int], ...], FrozenBitMap]] = {}
+
+    def changed(self, tag: str) -> None:
+        self.versions[tag] = self.versions.get(tag, 0) + 1
+
+    def get(self, patterns: tuple[str, ...], tags: dict[str, BitMap]) -> FrozenBitMap | None:
+        """The union of every tag the patterns cover (None when that is one tag or none)."""
+        if any(":" not in p for p in patterns):
+            return None  # `*`: every tag, not worth keeping
+        covered = sorted({t for p in patterns for t in tags
+                          if t.startswith(p.partition(":")[0] + ":") and covers(p, t)})
+        if len(covered) < 2:
+            return None  # a tag's own bitmap needs no union
+        stamp = tuple((t, self.versions.get(t, 0)) for t in covered)
+        key = " OR ".join(patterns)
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        union = FrozenBitMap(BitMap.union(*(tags[t] for t in covered)))
+        self._kept.pop(key, None)
+        self._kept[key] = (stamp, union)
+        while len(self._kept) > self.LIMIT:
+            self._kept.pop(next(iter(self._kept)))
+        return union
+
+
 @dataclass
 class _State:
     tags: dict[str, BitMap] = field(default_factory=dict)
@@ -56,14 +90,23 @@ class _State:
     gaps: dict[int, float] = field(default_factory=dict)  # seq -> monotonic time first missed
     loaded: bool = False
     caught_up_at: float = 0.0
+    unions: PatternUnions = field(default_factory=PatternUnions)
 
 
 class IndexView:
     """What the expression evaluator reads (`app.push.evaluation.TagSource`), valid while held."""
 
-    def __init__(self, tags: dict[str, BitMap], seq: int) -> None:
+    def __init__(self, tags: dict[str, BitMap], seq: int,
+                 unions: PatternUnions | None = None) -> None:
         self._tags = tags
         self.seq = seq
+        self._unions = unions
+
+    def pattern_bitmap(self, *patterns: str) -> FrozenBitMap | None:
+        """The union of the tags the patterns cover (a prefix, or an OR of tags), kept between
+        evaluations while none of them changes: a province's counties or two age bands are
+        otherwise merged again on every preview."""
+        return self._unions.get(patterns, self._tags) if self._unions is not None else None
 
     def tag_names(self) -> Iterable[str]:
         return self._tags.keys()
@@ -88,7 +131,7 @@ class AudienceIndex:
         with self._lock, db.engine.connect() as conn:
             self._ensure_loaded(conn)
             self._catch_up(conn)
-            yield IndexView(self._state.tags, self._state.seq)
+            yield IndexView(self._state.tags, self._state.seq, self._state.unions)
 
     def refresh(self) -> int:
         """Apply pending changes; the log position reached."""
@@ -194,6 +237,7 @@ class AudienceIndex:
 
     def _apply(self, tag: str, user_id: int, present: bool) -> None:
         tags = self._state.tags
+        self._state.unions.changed(tag)
         if present:
             bitmap = tags.get(tag)
             if bitmap is None:

@@ -180,3 +180,26 @@ def test_matched_tags_are_the_users_tags_behind_positive_patterns() -> None:
     assert matched_tags(expr, user_tags) == ["cert:id_card", "region:530102"]
     assert matched_tags(parse("NOT NOT gender:f"), user_tags) == ["gender:f"]
     assert matched_tags(parse("NOT gender:f"), user_tags) == []
+
+
+class KeptUnionsSource(MemorySource):
+    """The index's view: prefix and OR unions kept between evaluations."""
+
+    def __init__(self, *population: Any) -> None:
+        from app.push.index import IndexView, PatternUnions
+
+        super().__init__(*population)
+        self.view = IndexView(self.maps, 0, PatternUnions())
+
+    def pattern_bitmap(self, *patterns: str) -> Any:
+        return self.view.pattern_bitmap(*patterns)
+
+
+@given(expressions(), populations())
+def test_kept_unions_give_what_the_reference_gives_twice_over(expr: Expr,
+                                                              population: Population) -> None:
+    source = KeptUnionsSource(*population)
+    expected = reference_audience(expr, *population)
+    assert set(evaluate(expr, source)) == expected
+    assert set(evaluate(expr, source)) == expected  # the second time from the kept unions
+    assert count(expr, source) == len(expected)

@@ -137,3 +137,28 @@ def test_a_rebuild_reads_only_counting_memberships(people):
     index = AudienceIndex()
     assert index.rebuild() == 1
     assert members(index, "life:newborn") == {people[0].id}
+
+
+def test_a_prefix_union_is_kept_between_evaluations_until_a_covered_tag_changes(people):
+    from app.push.evaluation import evaluate
+    from app.push.expressions import parse
+
+    a, b, c = (p.id for p in people[:3])
+    memberships.grant(a, "region:530102", source="computed")
+    memberships.grant(b, "region:530103", source="computed")
+    memberships.grant(c, "region:530111", source="computed")
+    memberships.grant(a, "user:registered", source="computed")
+    memberships.grant(b, "user:registered", source="computed")
+    memberships.grant(c, "user:registered", source="computed")
+    db.session.commit()
+    index = audience_index()
+    with index.reading() as view:
+        first = view.pattern_bitmap("region:5301")
+        assert set(first) == {a, b, c}
+        assert view.pattern_bitmap("region:5301") is first      # kept, not merged again
+        assert view.pattern_bitmap("region:530102") is None      # one tag: its own bitmap
+    memberships.revoke(b, "region:530103")
+    db.session.commit()
+    with index.reading() as view:
+        assert set(view.pattern_bitmap("region:5301")) == {a, c}
+        assert set(evaluate(parse("region:5301"), view)) == {a, c}
