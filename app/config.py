@@ -63,6 +63,10 @@ SETTINGS: tuple[Setting, ...] = (
             " process stops calling it for a cool-down", int),
     Setting("WECHAT_BREAKER_COOL_DOWN", 30.0, "seconds a process stops calling WeChat before"
             " one trial call", float),
+    Setting("WECHAT_LONG_TERM_TEMPLATES", "tpl-service-reminder", "subscribe-message template"
+            " ids with long-term consent, separated by commas (the stub's one by default)"),
+    Setting("WECHAT_SENDS_PER_SECOND", 1000, "subscribe messages all workers together send per"
+            " second at most, under WeChat's daily quota", int),
     Setting("DEPARTMENT_KEYS", "demo-dept:ZGVtby1kZXBhcnRtZW50LWhtYWMta2V5LW5vdC1zZWNyZXQ=",
             "HMAC keys of department systems, `key_id:base64,...` (a demo key by default)",
             secret=True),
@@ -108,6 +112,10 @@ SETTINGS: tuple[Setting, ...] = (
     # it from then on.
     Setting("RETENTION_INBOX_DAYS", 180, "days inbox messages are kept (with push)", int),
     Setting("RETENTION_BATCH_SIZE", 1000, "rows the purge deletes per transaction", int),
+    Setting("INBOX_DAYS", 30, "days a push run's message stays in its recipients' inboxes",
+            int),
+    Setting("PUSH_DAILY_CAP", 3, "broadcast push messages one person receives per China day at"
+            " most (urgent rules and event rules are not held back); 0: no cap", int),
 )
 
 SECRET_FILE = "dev-secrets.json"

@@ -37,6 +37,17 @@ BEAT_SCHEDULE = {
     "audience-snapshot": {"task": "audience.snapshot", "schedule": 300.0},
     # 03:40 China time: the change log beyond the week it is kept.
     "prune-tag-log": {"task": "tags.prune_log", "schedule": crontab(hour=19, minute=40)},
+    # Scheduled push rules run within 30 seconds of their time.
+    "push-run-due": {"task": "push.run_due", "schedule": 30.0},
+    # People who gain a tag a rule watches hear within seconds.
+    "push-tag-gains": {"task": "push.follow_tag_gains", "schedule": 5.0},
+    # 09:00 China time, not at night: reminders of certificates expiring N days ahead.
+    "push-certificate-expiring": {"task": "push.certificate_expiring",
+                                  "schedule": crontab(hour=1, minute=0)},
+    # WeChat messages held by quiet hours go out within a minute of their end.
+    "push-send-deferred": {"task": "push.send_deferred", "schedule": 60.0},
+    # WeChat sends claimed by a worker that died: marked unknown, never sent twice.
+    "push-sweep-wechat-claims": {"task": "push.sweep_wechat_claims", "schedule": 60.0},
 }
 QUICK_PUBLISH = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                  "interval_max": 0.2}

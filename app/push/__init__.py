@@ -1,5 +1,6 @@
-"""Proactive push (主动推送): profile tags, the audience index, push rules and their delivery.
+"""Proactive push (主动推送): profile tags, the audience index, rules, runs and the inbox.
 
-Nothing is pushed yet: the capability arrives with the push work. The package exists because
-the customer's layout places it here.
+Audience expressions are evaluated on the index; a rule approved by a second admin starts runs
+(an audience snapshot is the inbox delivery), by schedule or by the triggers that follow domain
+events; the tasks keep tags, the index and schedules moving.
 """

@@ -1,12 +1,13 @@
-"""Scheduled work on tags and the audience index: expiries, the day's computed changes, the
-shared snapshot, and the change log's upkeep."""
+"""Scheduled work on tags and the audience index (expiries, the day's computed changes, the
+shared snapshot, the change log's upkeep) and on push rules (due runs, tag gains, expiring
+certificates)."""
 
 from __future__ import annotations
 
 import logging
 
 from app.extensions import celery, db
-from app.push import computed, memberships
+from app.push import computed, memberships, scheduling, triggers
 from app.push.index import audience_index, prune_log
 
 log = logging.getLogger(__name__)
@@ -41,3 +42,23 @@ def snapshot_task() -> int:
 @celery.task(name="tags.prune_log")
 def prune_log_task() -> int:
     return prune_log()
+
+
+@celery.task(name="push.run_due")
+def run_due_task() -> int:
+    """Scheduled rules whose time has come run (each in a transaction of its own)."""
+    return scheduling.run_due()
+
+
+@celery.task(name="push.follow_tag_gains")
+def follow_tag_gains_task() -> int:
+    """Tag-gained rules reach who started carrying their tags within seconds."""
+    return triggers.follow_tag_gains()
+
+
+@celery.task(name="push.certificate_expiring")
+def certificate_expiring_task() -> int:
+    """Certificate-expiring rules reach the holders of certificates due N days from today."""
+    made = triggers.remind_expiring_certificates()
+    log.info("certificate expiry reminders: %d runs", made)
+    return made

@@ -17,6 +17,7 @@ from app.seed.cases import seed_cases
 from app.seed.catalog import seed_catalog
 from app.seed.certificates import seed_certificate_types, seed_certificates
 from app.seed.identity import seed_identity
+from app.seed.push import seed_push_rules
 from app.seed.tags import seed_tags
 
 
@@ -33,7 +34,8 @@ def seed_admins() -> int:
 
 
 # Certificate types come before the catalog, whose materials name them (免提交); cases come
-# after them, filed by the demo people with their certificates; tags last, computed from all.
+# after them, filed by the demo people with their certificates; tags after them, computed from
+# all; push rules last, their first runs reaching the tagged people.
 SEEDERS: list[tuple[str, Callable[[], int]]] = [
     ("admin accounts", seed_admins),
     ("people, enterprises and verifier", seed_identity),
@@ -42,6 +44,7 @@ SEEDERS: list[tuple[str, Callable[[], int]]] = [
     ("certificates", lambda: seed_certificates(load_data("certificate_holdings.json"))),
     ("cases", seed_cases),
     ("tags", seed_tags),
+    ("push rules", seed_push_rules),
 ]
 
 
