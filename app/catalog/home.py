@@ -11,6 +11,7 @@ from app.catalog.recommend import profile_of, recommend
 from app.catalog.regions import placeable_region
 from app.catalog.snapshot import region_scope
 from app.models import User
+from app.push.inbox import unread_count
 
 # The province this deployment serves (云南省): the region of the home page and the hot list
 # when the caller names none (and, for the home page, has none on file).
@@ -19,7 +20,8 @@ HOME_HOT_LIMIT = 10
 
 
 def home(user: User | None, region: str | None, audience: str) -> dict[str, Any]:
-    """Pinned and hot for everyone; recommended, recent and favourites for a logged-in user."""
+    """Pinned and hot for everyone; recommended, recent, favourites and the number of unread
+    messages for a logged-in user."""
     region = region or placeable_region(user.region_code if user else None) or DEFAULT_REGION
     snapshot, hot = hot_items(region, audience, HOME_HOT_LIMIT)
     scope = region_scope(region)
@@ -35,6 +37,7 @@ def home(user: User | None, region: str | None, audience: str) -> dict[str, Any]
         page["recommended"] = recommend(snapshot, profile_of(user))
         page["recent"] = [item.payload() for item in recent(user)]
         page["favorites"] = [item.payload() for item in favorites(user)]
+        page["unread_messages"] = unread_count(user)
     return page
 
 
