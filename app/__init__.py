@@ -68,10 +68,12 @@ def register_extensions(app: Flask) -> None:
         service.init_app(app)
     init_celery(app)
     from app.cases import tasks as case_tasks  # noqa: F401  (registers the cases' tasks)
-    from app.push import computed
-    from app.push import tasks as push_tasks  # noqa: F401  (registers the tags' tasks)
+    from app.push import computed, triggers, wechat_delivery
+    from app.push import tasks as push_tasks  # noqa: F401  (registers the push tasks)
 
     computed.register_subscribers()
+    triggers.register_subscribers()  # after the tags': a case's new tags come first
+    wechat_delivery.init_app(app)  # the WeChat channel's client, tasks and subscriptions
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]

@@ -26,16 +26,25 @@ def init_app(app: Flask) -> None:
         health,
         home,
         me,
+        messages,
         prefill,
         push_preferences,
         search,
         services,
+        subscriptions,
         tags,
         themes,
         uploads,
         verifications,
     )
-    from app.api.admin import audiences, audit_log, catalog, rectifications
+    from app.api.admin import (
+        audiences,
+        audit_log,
+        catalog,
+        push_rules,
+        push_stats,
+        rectifications,
+    )
     from app.api.admin import tags as admin_tags
     from app.api.errors import register_error_handlers, register_jwt_errors
     from app.api.partners import cases as partner_cases
@@ -49,7 +58,8 @@ def init_app(app: Flask) -> None:
     for module in (health, auth, me, enterprises, favorites, home, themes, services, bundles,
                    search, prefill, certificates, verifications, cases, partner_certificates,
                    partner_cases, catalog, audit_log, case_ratings, rectifications, uploads,
-                   tags, push_preferences, admin_tags, audiences):
+                   tags, push_preferences, admin_tags, audiences, messages, push_stats,
+                   push_rules, subscriptions):
         api.register_blueprint(module.blp)
     api.register_blueprint(verifications.jwks_blp)
     register_error_handlers(app)

@@ -35,6 +35,7 @@ from app.models.enterprise import Enterprise, EnterpriseBinding
 from app.models.event import DomainEvent
 from app.models.integration import IntegrationEvent
 from app.models.push import PushMessageState, PushRule, PushRun
+from app.models.push_delivery import PushSend, SubscriptionCredit
 from app.models.session import AuthSession
 from app.models.tag import PushPreference, TagChange, TagDefinition, TagDispute, TagMembership
 from app.models.user import User
@@ -66,12 +67,14 @@ __all__ = [
     "PushPreference",
     "PushRule",
     "PushRun",
+    "PushSend",
     "RecentVisit",
     "Rectification",
     "Region",
     "ServiceItem",
     "ServiceMaterial",
     "SigningKeyRecord",
+    "SubscriptionCredit",
     "Synonym",
     "TagChange",
     "TagDefinition",

@@ -29,6 +29,7 @@ from app.extensions import db
 from app.identity.enterprises import find_enterprise
 from app.models.admin import ADMIN_ROLES, VERIFIER_ROLE
 from app.platform.orm import utcnow
+from app.push import rules
 from app.push.tags import dispute
 from mini_program_stub.wechat_server import StubServer
 from tests import sample_files
@@ -40,6 +41,7 @@ from tests.api.world import (
     create_manual_tag,
     create_person,
     department_headers,
+    push_rule_body,
 )
 from tests.conftest import ERROR_SHAPE
 from tests.factories import (
@@ -54,6 +56,7 @@ from tests.factories import (
     finish_case,
     issue_certificate,
 )
+from tests.inbox_factories import create_rule, create_run
 from tests.personal_numbers import new_id_number
 
 ADMINS = (*ADMIN_ROLES, VERIFIER_ROLE)
@@ -257,6 +260,44 @@ def fresh_dispute(scene: Scene) -> str:
     return str(record.id)
 
 
+def fresh_message(scene: Scene) -> str:
+    """The id of a new push run whose message reaches the owner alone."""
+    rule = create_rule(name=f"矩阵规则{next(_serial)}", audience="life:newborn")
+    return str(create_run(rule=rule, recipients=[int(scene.world.user_ids["owner"])]).id)
+
+
+def _rule_through(scene: Scene, *moves: str) -> str:
+    """A new push rule by the world's push_admin, taken through `moves` (approved by its
+    push_approver); its id."""
+    world = scene.world
+    author, approver = world.subject("push_admin"), world.subject("push_approver")
+    rule = rules.create(author, {**push_rule_body(world), "name": f"矩阵规则{next(_serial)}"})
+    for move in moves:
+        getattr(rules, move)(approver if move == "approve" else author, rule.id)
+    db.session.commit()
+    return str(rule.id)
+
+
+def fresh_draft_rule(scene: Scene) -> str:
+    """A new draft push rule."""
+    return _rule_through(scene)
+
+
+def fresh_submitted_rule(scene: Scene) -> str:
+    """A new push rule waiting for approval."""
+    return _rule_through(scene, "submit")
+
+
+def fresh_active_rule(scene: Scene) -> str:
+    """A new approved, live push rule."""
+    return _rule_through(scene, "submit", "approve")
+
+
+def fresh_paused_rule(scene: Scene) -> str:
+    """A new push rule, approved and then paused."""
+    return _rule_through(scene, "submit", "approve", "pause")
+
+
 def bundle_body(scene: Scene) -> dict[str, Any]:
     """A valid new bundle of two of the world's items."""
     return {"code": f"B{8000 + next(_serial)}", "name": "临时一件事", "audience": "personal",
@@ -298,6 +339,12 @@ RATING_READERS = {**admins("catalog_admin", 200), "auditor": 200}
 TAG_READERS = {**admins("push_admin", 200), "push_approver": 200, "auditor": 200}
 PREVIEWERS = {**admins("push_admin", 200), "push_approver": 200}
 TAG = {"name": _id("tag")}
+MESSAGE = {"message_id": _id("message")}
+# Push rules: push_admin writes and submits, push_approver approves or rejects, either holds or
+# stops a live rule; auditors read too.
+RULE_READERS = TAG_READERS
+RULE_STEWARDS = {**admins("push_admin", 200), "push_approver": 200}
+DRAFT_RULE = {"rule_id": _id("draft_rule")}
 
 
 def members(scene: Scene) -> dict[str, Any]:
@@ -448,6 +495,15 @@ MATRIX: list[Row] = [
     Row("PUT", "/api/v1/me/push-preferences", citizens(200),
         body={"muted_categories": ["pension"], "quiet_hours": {"start": "22:00", "end": "07:00"},
               "wechat_enabled": True}),
+    Row("POST", "/api/v1/me/subscriptions", citizens(200),
+        body={"template_id": "tpl-service-reminder", "result": "accept"}),
+    # A message reaches the people in its run: the owner alone; to the rest it does not exist.
+    Row("GET", "/api/v1/me/messages", citizens(200)),
+    Row("GET", "/api/v1/me/messages/{message_id}", owner_only(200, 404), MESSAGE),
+    Row("POST", "/api/v1/me/messages/{message_id}/read", owner_only(200, 404), MESSAGE),
+    Row("POST", "/api/v1/me/messages/{message_id}/click", owner_only(200, 404), MESSAGE),
+    Row("POST", "/api/v1/me/messages/{message_id}/dismiss", owner_only(204, 404),
+        {"message_id": fresh_message}),
     Row("GET", "/api/v1/admin/tags", TAG_READERS),
     Row("POST", "/api/v1/admin/tags", admins("push_admin", 201),
         body=lambda scene: {"name": f"matrix:new{next(_serial)}", "kind": "manual"}),
@@ -466,6 +522,29 @@ MATRIX: list[Row] = [
         {"dispute_id": fresh_dispute}, body={"outcome": "upheld"}),
     Row("POST", "/api/v1/admin/audiences/preview", PREVIEWERS,
         body={"audience": "region:5301 AND NOT optout:pension"}),
+    # A rule's results are read by those who read tags: push_admin, approvers, auditors.
+    Row("GET", "/api/v1/admin/push-rules/{rule_id}/stats", TAG_READERS,
+        {"rule_id": _id("push_rule")}),
+    Row("POST", "/api/v1/admin/push-rules", admins("push_admin", 201),
+        body=lambda scene: push_rule_body(scene.world)),
+    Row("GET", "/api/v1/admin/push-rules", RULE_READERS, query={"status": "draft"}),
+    Row("GET", "/api/v1/admin/push-rules/{rule_id}", RULE_READERS, DRAFT_RULE),
+    Row("PATCH", "/api/v1/admin/push-rules/{rule_id}", admins("push_admin", 200), DRAFT_RULE,
+        body={"priority": "urgent"}),
+    Row("POST", "/api/v1/admin/push-rules/{rule_id}/preview", PREVIEWERS, DRAFT_RULE),
+    Row("POST", "/api/v1/admin/push-rules/{rule_id}/submit", admins("push_admin", 200),
+        {"rule_id": fresh_draft_rule}),
+    # The approver is never the author (the world's push_admin wrote these).
+    Row("POST", "/api/v1/admin/push-rules/{rule_id}/approve", admins("push_approver", 200),
+        {"rule_id": fresh_submitted_rule}),
+    Row("POST", "/api/v1/admin/push-rules/{rule_id}/reject", admins("push_approver", 200),
+        {"rule_id": fresh_submitted_rule}, body={"note": "请写明办理期限"}),
+    Row("POST", "/api/v1/admin/push-rules/{rule_id}/pause", RULE_STEWARDS,
+        {"rule_id": fresh_active_rule}),
+    Row("POST", "/api/v1/admin/push-rules/{rule_id}/resume", RULE_STEWARDS,
+        {"rule_id": fresh_paused_rule}),
+    Row("POST", "/api/v1/admin/push-rules/{rule_id}/stop", RULE_STEWARDS,
+        {"rule_id": fresh_active_rule}),
 ]
 
 

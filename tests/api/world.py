@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from flask import Flask
 
@@ -25,7 +26,7 @@ from app.models import AdminAccount, Enterprise, User
 from app.models.certificate import CertificateType
 from app.models.tag import TagDefinition
 from app.platform.orm import utcnow
-from app.push import computed, memberships
+from app.push import computed, memberships, rules
 from app.push.tags import dispute
 from tests import sample_files
 from tests.conftest import SECRETS
@@ -43,6 +44,7 @@ from tests.factories import (
     finish_case,
     issue_certificate,
 )
+from tests.inbox_factories import create_rule, create_run
 from tests.personal_numbers import new_id_number
 
 DEPARTMENT_KEY_ID, _DEPARTMENT_SECRET = SECRETS["DEPARTMENT_KEYS"].split(":")
@@ -111,6 +113,9 @@ class World:
             "name": [ids["tag"], ids["other_tag"], "region"],
             "tag": [ids["tag"], ids["other_tag"], "region:530102"],
             "dispute_id": [ids["dispute"]],
+            "message_id": [ids["message"]],
+            "template_id": ["tpl-service-reminder", "tpl-cert-expiry"],
+            "rule_id": [ids["push_rule"], ids["draft_rule"], ids["submitted_rule"]],
         }
 
 
@@ -217,12 +222,46 @@ def _tags(world: World, people: dict[str, User]) -> None:
     world.ids.update(tag=tag, other_tag=other, dispute=str(record.id))
 
 
+def _messages(world: World, people: dict[str, User]) -> None:
+    """An active push rule (`push_rule`) whose run's message reaches the owner alone."""
+    rule = create_rule(audience="life:newborn", category="family", title="社保卡申领提醒",
+                       body="新生儿可在线申领社会保障卡。", target_code=world.ids["other_item"])
+    world.ids["push_rule"] = str(rule.id)
+    world.ids["message"] = str(create_run(rule=rule, recipients=[people["owner"].id]).id)
+
+
+def push_rule_body(world: World) -> dict[str, Any]:
+    """A push rule every check passes, on a service of the world; cron, so approving it sends
+    nothing at once."""
+    return {"name": "养老金资格认证提醒", "audience": "region:5301 AND NOT optout:pension",
+            "category": "pension", "message": {"title": "养老金资格认证",
+                                               "body": "请在本月内完成养老金领取资格认证。",
+                                               "service_code": world.ids["item"]},
+            "channels": ["inbox"], "schedule": {"type": "cron", "expression": "0 9 * * 1"}}
+
+
+def _push_rules(world: World) -> None:
+    """Push rules by an author who never logs in here (so any admin of the world may approve
+    them): a draft (`draft_rule`) and one submitted for approval (`submitted_rule`)."""
+    author = AdminAccount(username="rule-author", password_hash="!")
+    author.set_roles(["push_admin"])
+    db.session.add(author)
+    db.session.flush()
+    draft = rules.create(author, push_rule_body(world))
+    submitted = rules.create(author, {**push_rule_body(world), "name": "待审批的规则"})
+    rules.submit(author, submitted.id)
+    db.session.commit()
+    world.ids.update(draft_rule=str(draft.id), submitted_rule=str(submitted.id))
+
+
 def build_world(*, admins: Mapping[str, tuple[str, ...]]) -> World:
     """The catalog, the citizens and enterprises, and one admin account per entry of
     `admins` (caller name → roles); call it inside an app context."""
     world = World()
     people = _people(world, *_catalog(world))
     _tags(world, people)
+    _messages(world, people)
+    _push_rules(world)
     subjects: dict[str, User | AdminAccount] = dict(people)
     for name, roles in admins.items():
         institution = "昆明市五华区政务服务中心" if "verifier" in roles else None
