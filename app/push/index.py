@@ -58,6 +58,7 @@ class PatternUnions:
     def __init__(self) -> None:
         self.versions: dict[str, int] = {}  # tag -> changes applied to it
         self._kept: dict[str, tuple[tuple[tuple[str, int], ...], FrozenBitMap]] = {}
+        self._covered: dict[str, tuple[int, list[str]]] = {}
 
     def changed(self, tag: str) -> None:
         self.versions[tag] = self.versions.get(tag, 0) + 1
@@ -66,12 +67,19 @@ class PatternUnions:
         """The union of every tag the patterns cover (None when that is one tag or none)."""
         if any(":" not in p for p in patterns):
             return None  # `*`: every tag, not worth keeping
-        covered = sorted({t for p in patterns for t in tags
-                          if t.startswith(p.partition(":")[0] + ":") and covers(p, t)})
+        key = " OR ".join(patterns)
+        # Which tags the patterns cover changes only when a tag appears (none is ever removed
+        # from the index's dict): kept per pattern with the number of tags it was worked out on.
+        known = self._covered.get(key)
+        if known is None or known[0] != len(tags):
+            known = (len(tags), sorted({t for p in patterns for t in tags
+                                        if t.startswith(p.partition(":")[0] + ":")
+                                        and covers(p, t)}))
+            self._covered[key] = known
+        covered = known[1]
         if len(covered) < 2:
             return None  # a tag's own bitmap needs no union
         stamp = tuple((t, self.versions.get(t, 0)) for t in covered)
-        key = " OR ".join(patterns)
         kept = self._kept.get(key)
         if kept is not None and kept[0] == stamp:
             return kept[1]
@@ -80,6 +88,8 @@ class PatternUnions:
         self._kept[key] = (stamp, union)
         while len(self._kept) > self.LIMIT:
             self._kept.pop(next(iter(self._kept)))
+        if len(self._covered) > 4 * self.LIMIT:
+            self._covered.clear()
         return union
 
 
