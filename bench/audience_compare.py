@@ -32,7 +32,7 @@ from sqlalchemy.engine import URL, make_url
 
 from app.push.evaluation import count
 from app.push.expressions import And, Expr, Not, Tag, covers, normalize, parse, simplify
-from app.push.index import UNIVERSE_TAG, IndexView
+from app.push.index import UNIVERSE_TAG, IndexView, PatternUnions
 
 WORK_DIR = BENCH_DIR / ".work" / "audience"
 REDIS_BUDGET_BYTES = 2 * 2**30  # past this, only the tags the expressions use are loaded
@@ -289,7 +289,7 @@ def sql_bench(args: argparse.Namespace, tags: dict[str, BitMap], users: int) -> 
         loaded = load_memberships(url, tags)
         print(f"  {loaded['rows']:,} rows in {loaded['load_seconds']:.0f} s, indexed by user in "
               f"{loaded['index_seconds']:.0f} s; {loaded['size_mib']:,.0f} MiB", flush=True)
-        view = IndexView(tags, 0)
+        view = IndexView(tags, 0, PatternUnions())  # as the index keeps them
         compared = []
         with connect(url) as connection:
             for text, sql in EXPRESSIONS:
