@@ -65,9 +65,18 @@ def run_for(rule: PushRule, users: Iterable[User]) -> PushRun:
     return create_run(rule=rule, recipients=[user.id for user in users])
 
 
+def counts_of(rule_id: int) -> dict:
+    """The rule's WeChat counts as they are now (this session's transaction ended first)."""
+    from app.push.wechat_delivery import wechat_counts
+
+    db.session.commit()
+    return wechat_counts(rule_id)
+
+
 def sends_of(run: PushRun) -> dict[int, PushSend]:
-    """The run's sends by person, as they are now."""
-    db.session.expire_all()
+    """The run's sends by person, as they are now: this session's transaction ends first, since
+    the sends were committed by the tasks' own sessions (unseen under REPEATABLE READ)."""
+    db.session.commit()
     return {row.user_id: row for row in db.session.scalars(
         sa.select(PushSend).where(PushSend.run_id == run.id))}
 

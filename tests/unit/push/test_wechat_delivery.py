@@ -20,7 +20,6 @@ from app.push.wechat_delivery import (
     deliver_chunk,
     deliver_run,
     send_due,
-    wechat_counts,
 )
 from app.push.wechat_sends import send_client
 from tests.factories import create_admin, create_item, create_theme, create_user, file_case
@@ -35,6 +34,9 @@ from tests.wechat_factories import (
     create_wechat_rule,
     run_for,
     sends_of,
+)
+from tests.wechat_factories import (
+    counts_of as wechat_counts,
 )
 
 

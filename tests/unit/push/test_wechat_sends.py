@@ -13,7 +13,7 @@ from app.models.push_delivery import PushSend
 from app.platform.orm import utcnow
 from app.push import consent, wechat_sends
 from app.push.quiet_hours import quiet_until
-from app.push.wechat_delivery import deliver_chunk, deliver_run, wechat_counts
+from app.push.wechat_delivery import deliver_chunk, deliver_run
 from app.push.wechat_sends import CLAIM_TIMEOUT, MAX_ATTEMPTS, SendRate, send_client, sweep
 from mini_program_stub.wechat_state import InjectedFailure
 from tests.wechat_factories import (
@@ -26,6 +26,9 @@ from tests.wechat_factories import (
     create_wechat_rule,
     run_for,
     sends_of,
+)
+from tests.wechat_factories import (
+    counts_of as wechat_counts,
 )
 
 
