@@ -27,9 +27,7 @@ from tests.wechat_factories import (
     run_for,
     sends_of,
 )
-from tests.wechat_factories import (
-    counts_of as wechat_counts,
-)
+from tests.wechat_factories import counts_of as wechat_counts
 
 
 @pytest.fixture(autouse=True)
