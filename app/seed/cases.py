@@ -323,9 +323,12 @@ def _rate(seeding: Seeding) -> int:
     finished = [c for case in seeding.cases for c in (case, *case.children)
                 if c.kind == "item" and c.status in ("approved", "rejected")]
     recent = seeding.now - timedelta(days=4)
-    troubled = [c for c in finished if c.closed_at >= recent and (
-        c.status == "rejected" or c.overdue_at is not None
-        or any(n.status == "supplement_requested" for n in c.nodes))]
+    troubled = sorted((c for c in finished if c.status == "rejected" or c.overdue_at is not None
+                       or any(n.status == "supplement_requested" for n in c.nodes)),
+                      key=lambda c: c.closed_at, reverse=True)
+    # The last four days' troubled cases; on a day when none closed in them (it depends on
+    # the weekday the demo is seeded), the latest ones, so that the demo always has bad ratings.
+    troubled = [c for c in troubled if c.closed_at >= recent] or troubled[:2 * BAD_RATINGS]
     bad = rng.sample(troubled, min(BAD_RATINGS, len(troubled)))
     good = rng.sample([c for c in finished if c.status == "approved" and c not in bad],
                       GOOD_RATINGS)
