@@ -25,6 +25,7 @@ from app.platform import audit
 from app.platform.clock import CHINA_TZ
 from app.platform.errors import Conflict, InvalidInput, NotFound
 from app.platform.orm import utcnow
+from app.platform.pages import paginate
 from app.push import memberships
 from app.push.expressions import is_tag_name
 
@@ -56,7 +57,7 @@ def family_of(tag: str) -> str:
 
 
 def ensure_computed_definitions() -> None:
-    """Make sure every computed family has its (read-only) definition row."""
+    """Give every computed family its (read-only) definition row (the demo seed does)."""
     present = set(db.session.scalars(sa.select(TagDefinition.name).where(
         TagDefinition.name.in_(list(COMPUTED_FAMILIES)))))
     for name, description in COMPUTED_FAMILIES.items():
@@ -66,15 +67,25 @@ def ensure_computed_definitions() -> None:
         db.session.flush()
 
 
+def _family(name: str) -> TagDefinition:
+    """A computed family as the system defines it, for one that has no row: a read does not
+    write it (the demo seed does, and nothing depends on the row)."""
+    now = utcnow()
+    return TagDefinition(name=name, kind="computed", description=COMPUTED_FAMILIES[name],
+                         sensitive=False, created_at=now, updated_at=now)
+
+
 def definitions() -> list[TagDefinition]:
-    ensure_computed_definitions()
-    return list(db.session.scalars(sa.select(TagDefinition).order_by(
-        TagDefinition.kind, TagDefinition.name)))
+    stored = list(db.session.scalars(sa.select(TagDefinition)))
+    names = {tag.name for tag in stored}
+    stored += [_family(name) for name in COMPUTED_FAMILIES if name not in names]
+    return sorted(stored, key=lambda tag: (tag.kind, tag.name))
 
 
 def definition(name: str) -> TagDefinition:
-    ensure_computed_definitions()
     found = db.session.scalar(sa.select(TagDefinition).where(TagDefinition.name == name))
+    if found is None and name in COMPUTED_FAMILIES:
+        return _family(name)
     if found is None:
         raise NotFound("标签不存在", errors={"name": ["not found"]})
     return found
@@ -296,8 +307,6 @@ def dispute(user: User, tag: str, reason: str) -> TagDispute:
 
 
 def open_disputes(page: int, per_page: int) -> Any:
-    from app.platform.pages import paginate
-
     return paginate(sa.select(TagDispute).where(TagDispute.status == "open")
                     .order_by(TagDispute.id), page=page, per_page=per_page)
 
