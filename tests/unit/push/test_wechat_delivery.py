@@ -21,7 +21,6 @@ from app.push.wechat_delivery import (
     deliver_run,
     send_due,
 )
-from app.push.wechat_sends import send_client
 from tests.factories import create_admin, create_item, create_theme, create_user, file_case
 from tests.unit.push.push_factories import people as tagged_people
 from tests.wechat_factories import (
@@ -37,11 +36,8 @@ from tests.wechat_factories import (
 )
 from tests.wechat_factories import counts_of as wechat_counts
 
-
-@pytest.fixture(autouse=True)
-def closed_breaker(app_context) -> None:
-    """Each test starts with the send client's circuit closed, whatever the last one did."""
-    send_client().breaker.succeeded()
+# Each test starts with the send client's circuit closed, whatever the last one did.
+pytestmark = pytest.mark.usefixtures("closed_breaker")
 
 
 def prefer(user, *, muted=(), quiet_hours=None, wechat_enabled=True) -> None:

@@ -29,11 +29,8 @@ from tests.wechat_factories import (
 )
 from tests.wechat_factories import counts_of as wechat_counts
 
-
-@pytest.fixture(autouse=True)
-def closed_breaker(app_context) -> None:
-    """Each test starts with the send client's circuit closed, whatever the last one did."""
-    send_client().breaker.succeeded()
+# Each test starts with the send client's circuit closed, whatever the last one did.
+pytestmark = pytest.mark.usefixtures("closed_breaker")
 
 
 def fail_next_sends(stub, errcode: int, count: int = 1, http_status: int = 200) -> None:
